@@ -1,0 +1,73 @@
+"""Shared base for the project's JSON WebSocket consumers.
+
+Malformed frames never drop the socket: they get an ``error`` message with the same codes as the
+REST API (see docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from audiosocial.errors import ApplicationError
+
+MAX_FRAME_BYTES = 64 * 1024
+
+
+class JsonConsumer(AsyncWebsocketConsumer):
+    max_frame_bytes = MAX_FRAME_BYTES
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if bytes_data is not None and text_data is None:
+            await self.send_error("malformed", "Send JSON text frames, not binary.")
+            return
+        if text_data is None or len(text_data.encode("utf-8")) > self.max_frame_bytes:
+            await self.send_error(
+                "too_large", f"Messages are limited to {self.max_frame_bytes} bytes."
+            )
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_error("malformed", "The message is not valid JSON.")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_error("malformed", "A message is a JSON object with a 'type' string.")
+            return
+        request_id = content.get("id")
+        if request_id is not None and not isinstance(request_id, (str, int)):
+            await self.send_error("malformed", "'id' must be a string or a number.")
+            return
+        try:
+            await self.receive_message(content)
+        except ApplicationError as exc:
+            await self.send_error(exc.code, exc.message, request_id=request_id, details=exc.details)
+
+    async def receive_message(self, content: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":"), ensure_ascii=False))
+
+    async def send_error(
+        self,
+        code: str,
+        message: str,
+        *,
+        request_id: str | int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        await self.send_json(
+            {
+                "type": "error",
+                "id": request_id,
+                "code": code,
+                "message": message,
+                "details": details or {},
+            }
+        )
+
+    async def send_ack(self, request_id: str | int | None, **extra: Any) -> None:
+        await self.send_json({"type": "ack", "id": request_id, **extra})

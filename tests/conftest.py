@@ -1,0 +1,68 @@
+"""Session-wide test setup.
+
+Real parts, really used: PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set, a real Janus
+started from deploy/janus/ (see tests/audio/conftest.py), Chromium for browser tests. With
+REQUIRE_SERVICES=1 (as in CI) a test that needs a missing part fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") in {"1", "true", "yes"}
+
+
+def need(part: str, available: bool, why: str) -> None:
+    """Skip (developer machine) or fail (CI) when a real component is missing."""
+    if available:
+        return
+    message = f"{part} is required for this test but is not available: {why}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def require_postgres(settings):
+    need(
+        "PostgreSQL",
+        settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql",
+        "set DATABASE_URL=postgres://...",
+    )
+
+
+@pytest.fixture
+def require_redis(settings):
+    need("Redis", bool(settings.REDIS_URL), "set REDIS_URL=redis://...")
+
+
+@pytest.fixture
+def require_chromium():
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    need("Chromium", os.path.exists(path) or bool(shutil.which(path)), f"no browser at {path}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Connections opened by database_sync_to_async threads must not outlive a test, or the test
+    # database cannot be dropped at the end of the run.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
