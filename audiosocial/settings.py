@@ -163,7 +163,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic tasks in audiosocial/celery.py
+# Periodic work (Celery beat). Each entry names a task owned by one app.
+CELERY_BEAT_SCHEDULE = {
+    "rooms-housekeeping": {"task": "rooms.housekeeping", "schedule": 60.0},
+    "rooms-audio-reconcile": {"task": "rooms.audio_reconcile", "schedule": 15.0},
+    "rooms-presence-sweep": {"task": "rooms.presence_sweep", "schedule": 30.0},
+    "moderation-expire-sanctions": {"task": "moderation.expire_sanctions", "schedule": 60.0},
+    "notifications-reminders": {"task": "notifications.send_reminders", "schedule": 60.0},
+}
 
 # --- Janus ----------------------------------------------------------------------------------
 JANUS_URL = os.environ.get("JANUS_URL", "http://127.0.0.1:8088/janus")

@@ -9,8 +9,13 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-api_patterns: list = [
-    # Apps add their REST routes here (each app owns an ``api_urls.py``).
+# Each app owns its REST routes (``<app>/api_urls.py``) and web pages (``<app>/urls.py``).
+api_patterns = [
+    path("", include("accounts.api_urls")),
+    path("", include("follows.api_urls")),
+    path("", include("rooms.api_urls")),
+    path("", include("moderation.api_urls")),
+    path("", include("notifications.api_urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +26,11 @@ urlpatterns = [
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(api_patterns)),
     path("healthz", healthz, name="healthz"),
+    path("", include("accounts.urls")),
+    path("", include("follows.urls")),
+    path("", include("rooms.urls")),
+    path("", include("moderation.urls")),
+    path("", include("notifications.urls")),
 ]
 
 if settings.DEBUG:
