@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 PASSWORD = "correct horse battery staple"
 
@@ -23,3 +24,33 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):  # noqa: N805
         if create:
             obj.save()
+
+
+class FollowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "follows.Follow"
+
+    follower = factory.SubFactory(UserFactory)
+    followee = factory.SubFactory(UserFactory)
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    """A room row only: counters are whatever you pass (ParticipantFactory does not move them)."""
+
+    class Meta:
+        model = "rooms.Room"
+
+    title = factory.Sequence(lambda n: f"Room {n}")
+    host = factory.SubFactory(UserFactory)
+    visibility = "public"
+    state = "live"
+    started_at = factory.LazyFunction(timezone.now)
+
+
+class ParticipantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "rooms.Participant"
+
+    room = factory.SubFactory(RoomFactory)
+    user = factory.SubFactory(UserFactory)
+    role = "listener"
