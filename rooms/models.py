@@ -47,6 +47,8 @@ class Room(TimeStampedModel):
     scheduled_for = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Why the room ended or was cancelled: host, host_left, idle, expired, moderation, admin.
+    end_reason = models.CharField(max_length=32, blank=True)
     # Denormalised counters, kept exact by rooms.services (hallway cards never COUNT(*)).
     speakers_count = models.PositiveIntegerField(default=0)
     listeners_count = models.PositiveIntegerField(default=0)

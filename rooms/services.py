@@ -1,0 +1,901 @@
+"""Every write about rooms, with its rules. REST, WebSocket, admin and tasks only call these.
+
+Conventions (docs/rooms.md has the full rulebook):
+
+- keyword-only, atomic; a service that touches participants first locks the room row
+  (``SELECT ... FOR UPDATE``), which serialises joins, role changes and the denormalised counters
+  of one room, so caps and counts stay exact under concurrency;
+- checks in this order: the room is in a state that allows the action, the actor may do it,
+  then the target;
+- refusals are ``audiosocial.errors`` with stable codes (``room_full``, ``stage_full``,
+  ``not_a_moderator``, ``wrong_state``, ``removed_from_room``, ...); nothing changes on refusal;
+- realtime events, audio hooks and notifications run after commit only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from audiosocial.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from audiosocial.oncommit import run_on_commit
+from moderation.selectors import blocked_by_room_moderators, is_blocked_either_way, is_restricted
+from rooms import events
+from rooms.models import Participant, Room, RoomInvite
+from rooms.selectors import can_see_room, idle_live_rooms, is_removed_from
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+Role = Participant.Role
+State = Room.State
+
+TOPIC_MAX_LENGTH = 1000
+# Scheduling further ahead than this is almost always a typo in the date.
+SCHEDULE_MAX_AHEAD_DAYS = 90
+# One ping per (room, pinger, target) in this window: a ping is a push notification.
+PING_INTERVAL_SECONDS = 600
+
+EDITABLE_FIELDS = frozenset({"title", "topic", "visibility", "scheduled_for"})
+
+
+# --- Side effects (after commit) -----------------------------------------------------------------
+
+
+def _audio(hook: str, **kwargs: Any) -> None:
+    from rooms.audio import hooks
+
+    run_on_commit(getattr(hooks, hook), **kwargs)
+
+
+def _notify(hook: str, **kwargs: Any) -> None:
+    from notifications import services as notifications
+
+    run_on_commit(getattr(notifications, hook), **kwargs)
+
+
+# --- Internal helpers ----------------------------------------------------------------------------
+
+
+def _lock(room: Room) -> Room:
+    """Reload ``room`` in place from its row, locked until the transaction ends."""
+    try:
+        room.refresh_from_db(from_queryset=Room.objects.select_for_update(of=("self",)))
+    except Room.DoesNotExist:
+        raise NotFound(
+            "This room does not exist or you cannot see it.", code="room_not_found"
+        ) from None
+    return room
+
+
+def _adjust_counts(room: Room, *, speakers: int = 0, listeners: int = 0) -> None:
+    # F() so the database does the arithmetic even if a caller forgot the lock; the in-memory
+    # copy is exact because the row is locked for the rest of the transaction.
+    if not speakers and not listeners:
+        return
+    Room.objects.filter(pk=room.pk).update(
+        speakers_count=F("speakers_count") + speakers,
+        listeners_count=F("listeners_count") + listeners,
+    )
+    room.speakers_count += speakers
+    room.listeners_count += listeners
+
+
+def _count_delta(role: str, sign: int) -> dict[str, int]:
+    if role in Participant.STAGE_ROLES:
+        return {"speakers": sign}
+    return {"listeners": sign}
+
+
+def _active(room: Room, user: User) -> Participant | None:
+    return (
+        Participant.objects.select_related("user")
+        .filter(room_id=room.pk, user_id=user.pk, left_at__isnull=True)
+        .first()
+    )
+
+
+def _require_live(room: Room) -> None:
+    if room.state == State.LIVE:
+        return
+    if room.state == State.SCHEDULED:
+        message = "This room has not started yet."
+    else:
+        message = "This room is over."
+    raise Conflict(message, code="room_not_live", details={"state": room.state})
+
+
+def _require_participant(room: Room, user: User) -> Participant:
+    participant = _active(room, user)
+    if participant is None:
+        raise Forbidden("You are not in this room.", code="not_a_participant")
+    return participant
+
+
+def _require_moderator(room: Room, user: User) -> Participant:
+    participant = _require_participant(room, user)
+    if not participant.is_moderator:
+        raise Forbidden("Only the host and moderators can do that.", code="not_a_moderator")
+    return participant
+
+
+def _require_host(room: Room, user: User | None) -> None:
+    if user is None or user.pk != room.host_id:
+        raise Forbidden("Only the room's host can do that.", code="not_host")
+
+
+def _require_host_participant(room: Room, user: User) -> Participant:
+    participant = _require_participant(room, user)
+    if participant.role != Role.HOST:
+        raise Forbidden("Only the room's host can do that.", code="not_host")
+    return participant
+
+
+def _require_target(room: Room, user: User) -> Participant:
+    participant = _active(room, user)
+    if participant is None:
+        raise NotFound(f"{user.username} is not in this room.", code="not_in_room")
+    return participant
+
+
+def _require_other(actor: Participant, target: Participant) -> None:
+    if actor.user_id == target.user_id:
+        raise InvalidInput("You cannot do that to yourself.", code="cannot_target_self")
+
+
+def _require_outranks(actor: Participant, target: Participant) -> None:
+    """The host acts on everyone; moderators act on speakers and listeners only."""
+    _require_other(actor, target)
+    if actor.role == Role.HOST:
+        return
+    if actor.role == Role.MODERATOR and target.role in (Role.SPEAKER, Role.LISTENER):
+        return
+    raise Forbidden("Only the host can do that to the host or another moderator.", code="outranked")
+
+
+def _require_stage_seat(room: Room) -> None:
+    if room.speakers_count >= settings.ROOM_MAX_SPEAKERS:
+        raise Conflict(
+            f"The stage is full ({settings.ROOM_MAX_SPEAKERS} speakers at most).",
+            code="stage_full",
+            details={"limit": settings.ROOM_MAX_SPEAKERS},
+        )
+
+
+def _require_audience_seat(room: Room) -> None:
+    if room.listeners_count >= settings.ROOM_MAX_LISTENERS:
+        raise Conflict(
+            "This room is full.",
+            code="room_full",
+            details={"limit": settings.ROOM_MAX_LISTENERS},
+        )
+
+
+def _save(participant: Participant, *fields: str) -> None:
+    # Always name the fields: a full save could write back a stale moderator_muted.
+    participant.save(update_fields=list(fields))
+
+
+def _set_role(room: Room, participant: Participant, role: str) -> None:
+    old = participant.role
+    if old == role:
+        return
+    was_on_stage = old in Participant.STAGE_ROLES
+    on_stage = role in Participant.STAGE_ROLES
+    participant.role = role
+    participant.hand_raised_at = None
+    participant.speaker_invited_at = None
+    fields = ["role", "hand_raised_at", "speaker_invited_at"]
+    if on_stage != was_on_stage:
+        # Everyone arrives on stage muted and leaves it muted; they unmute themselves.
+        participant.self_muted = True
+        fields.append("self_muted")
+    _save(participant, *fields)
+    if on_stage and not was_on_stage:
+        _adjust_counts(room, speakers=1, listeners=-1)
+    elif was_on_stage and not on_stage:
+        _adjust_counts(room, speakers=-1, listeners=1)
+
+
+def _validate_title(title: Any) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise InvalidInput("A room needs a title.", code="title_required")
+    title = title.strip()
+    if len(title) > settings.ROOM_TITLE_MAX_LENGTH:
+        raise InvalidInput(
+            f"Titles are limited to {settings.ROOM_TITLE_MAX_LENGTH} characters.",
+            code="title_too_long",
+            details={"limit": settings.ROOM_TITLE_MAX_LENGTH},
+        )
+    return title
+
+
+def _validate_topic(topic: Any) -> str:
+    if topic is None:
+        return ""
+    if not isinstance(topic, str):
+        raise InvalidInput("The topic must be text.", code="invalid_topic")
+    topic = topic.strip()
+    if len(topic) > TOPIC_MAX_LENGTH:
+        raise InvalidInput(
+            f"Topics are limited to {TOPIC_MAX_LENGTH} characters.",
+            code="topic_too_long",
+            details={"limit": TOPIC_MAX_LENGTH},
+        )
+    return topic
+
+
+def _validate_visibility(visibility: Any) -> str:
+    if visibility not in Room.Visibility.values:
+        raise InvalidInput(
+            "Visibility must be one of: public, followers, closed.",
+            code="invalid_visibility",
+        )
+    return str(visibility)
+
+
+def _validate_schedule(when: Any) -> datetime:
+    if not isinstance(when, datetime) or timezone.is_naive(when):
+        raise InvalidInput(
+            "The start time must be a date and time with a timezone.", code="invalid_schedule"
+        )
+    now = timezone.now()
+    if when <= now:
+        raise InvalidInput("The start time must be in the future.", code="scheduled_in_past")
+    if when > now + timedelta(days=SCHEDULE_MAX_AHEAD_DAYS):
+        raise InvalidInput(
+            f"Rooms can be scheduled at most {SCHEDULE_MAX_AHEAD_DAYS} days ahead.",
+            code="scheduled_too_far",
+        )
+    return when
+
+
+def _require_not_restricted(user: User) -> None:
+    if is_restricted(user_id=user.pk):
+        raise Forbidden(
+            "Your account is suspended or banned; you cannot do that.",
+            code="account_restricted",
+        )
+
+
+def _already_live_conflict(room_id: Any = None) -> Conflict:
+    details = {"room": str(room_id)} if room_id else {}
+    return Conflict(
+        "You already host a live room; end it before starting another.",
+        code="already_hosting",
+        details=details,
+    )
+
+
+# --- The state machine ---------------------------------------------------------------------------
+
+
+def room_transition(*, room: Room, to: str, reason: str = "") -> Room:
+    """Move ``room`` to state ``to`` if ``Room.TRANSITIONS`` allows it, and save.
+
+    The one place a room's state changes. Refuses undeclared moves with ``wrong_state``;
+    translates the one-live-room-per-host constraint into ``already_hosting``.
+    """
+    allowed = Room.TRANSITIONS.get(room.state, frozenset())
+    if to not in allowed:
+        raise Conflict(
+            f"A {room.state} room cannot become {to}.",
+            code="wrong_state",
+            details={"state": room.state, "to": str(to)},
+        )
+    previous = room.state
+    now = timezone.now()
+    room.state = to
+    fields = ["state", "updated_at"]
+    if to == State.LIVE:
+        room.started_at = now
+        fields.append("started_at")
+    if to in (State.ENDED, State.CANCELLED):
+        room.ended_at = now
+        room.end_reason = reason
+        fields += ["ended_at", "end_reason"]
+    try:
+        with transaction.atomic():
+            room.save(update_fields=fields)
+    except IntegrityError:
+        room.state = previous
+        if to == State.LIVE:
+            raise _already_live_conflict() from None
+        raise
+    return room
+
+
+def _go_live(room: Room) -> Participant:
+    room_transition(room=room, to=State.LIVE)
+    host = Participant.objects.create(
+        room=room,
+        user=room.host,
+        role=Role.HOST,
+        audio_token=secrets.token_urlsafe(24),
+        last_seen_at=timezone.now(),
+    )
+    _adjust_counts(room, speakers=1)
+    _audio("room_went_live", room_id=str(room.pk))
+    _notify("notify_room_live", room_id=str(room.pk))
+    events.publish(room.pk, events.room_updated(room, change="started"))
+    return host
+
+
+def _end(room: Room, *, reason: str) -> None:
+    room_transition(room=room, to=State.ENDED, reason=reason)
+    now = timezone.now()
+    Participant.objects.filter(room_id=room.pk, left_at__isnull=True).update(
+        left_at=now, hand_raised_at=None, speaker_invited_at=None
+    )
+    room.speakers_count = 0
+    room.listeners_count = 0
+    Room.objects.filter(pk=room.pk).update(speakers_count=0, listeners_count=0)
+    _audio("room_ended", room_id=str(room.pk))
+    events.publish(room.pk, events.room_ended(room, reason=reason))
+
+
+# --- Lifecycle -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def room_create(
+    *,
+    host: User,
+    title: str,
+    topic: str = "",
+    visibility: str = Room.Visibility.PUBLIC,
+    scheduled_for: datetime | None = None,
+) -> Room:
+    """Schedule a room, or (no ``scheduled_for``) open it now with ``host`` on stage."""
+    _require_not_restricted(host)
+    title = _validate_title(title)
+    topic = _validate_topic(topic)
+    visibility = _validate_visibility(visibility)
+    if scheduled_for is not None:
+        scheduled_for = _validate_schedule(scheduled_for)
+    else:
+        live = Room.objects.filter(host_id=host.pk, state=State.LIVE).values_list("pk", flat=True)
+        if live:
+            raise _already_live_conflict(live[0])
+    room = Room.objects.create(
+        host=host,
+        title=title,
+        topic=topic,
+        visibility=visibility,
+        scheduled_for=scheduled_for,
+        state=State.SCHEDULED,
+    )
+    if scheduled_for is None:
+        _go_live(room)
+    return room
+
+
+@transaction.atomic
+def room_update(*, room: Room, by: User, **changes: Any) -> Room:
+    """Edit title, topic, visibility (and the start time while scheduled). Host only."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInput(
+            f"These fields cannot be edited: {', '.join(sorted(unknown))}.",
+            code="not_editable",
+            details={"fields": sorted(unknown)},
+        )
+    _lock(room)
+    _require_host(room, by)
+    if room.state not in (State.SCHEDULED, State.LIVE):
+        raise Conflict("This room is over; it cannot be edited.", code="wrong_state")
+    fields: list[str] = []
+    if "title" in changes:
+        room.title = _validate_title(changes["title"])
+        fields.append("title")
+    if "topic" in changes:
+        room.topic = _validate_topic(changes["topic"])
+        fields.append("topic")
+    if "visibility" in changes:
+        room.visibility = _validate_visibility(changes["visibility"])
+        fields.append("visibility")
+    if "scheduled_for" in changes:
+        if room.state != State.SCHEDULED:
+            raise Conflict(
+                "The start time can only change before the room starts.", code="wrong_state"
+            )
+        if changes["scheduled_for"] is None:
+            raise InvalidInput("A scheduled room needs a start time.", code="invalid_schedule")
+        room.scheduled_for = _validate_schedule(changes["scheduled_for"])
+        fields.append("scheduled_for")
+    if fields:
+        room.save(update_fields=[*fields, "updated_at"])
+        events.publish(room.pk, events.room_updated(room, change="details"))
+    return room
+
+
+@transaction.atomic
+def room_start(*, room: Room, by: User) -> Room:
+    """Open a scheduled room now (early is fine); the host joins on stage."""
+    _lock(room)
+    _require_host(room, by)
+    if room.state == State.SCHEDULED:
+        _require_not_restricted(by)
+        live = (
+            Room.objects.filter(host_id=room.host_id, state=State.LIVE)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if live:
+            raise _already_live_conflict(live)
+    _go_live(room)
+    return room
+
+
+@transaction.atomic
+def room_end(*, room: Room, by: User | None = None, reason: str = "host") -> Room:
+    """End a live room: everyone leaves, audio stops. ``by=None`` is the system (housekeeping,
+    moderation); otherwise only the host may."""
+    _lock(room)
+    if by is not None:
+        _require_host(room, by)
+    _end(room, reason=reason)
+    return room
+
+
+@transaction.atomic
+def room_cancel(*, room: Room, by: User | None, reason: str = "host") -> Room:
+    """Cancel a scheduled room. ``by=None`` is the system (expired schedules)."""
+    _lock(room)
+    if by is not None:
+        _require_host(room, by)
+    room_transition(room=room, to=State.CANCELLED, reason=reason)
+    events.publish(room.pk, events.room_updated(room, change="cancelled"))
+    return room
+
+
+@transaction.atomic
+def room_end_if_idle(*, room: Room, idle_since: datetime) -> bool:
+    """Housekeeping: end ``room`` if it is still live and nobody was seen since ``idle_since``.
+
+    Re-checked under the room lock, so a heartbeat that lands meanwhile keeps the room alive.
+    """
+    _lock(room)
+    if not idle_live_rooms(idle_since=idle_since).filter(pk=room.pk).exists():
+        return False
+    _end(room, reason="idle")
+    return True
+
+
+# --- Membership ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def participant_join(*, room: Room, user: User) -> Participant:
+    """Enter a live room as a listener (the host re-enters as host). Joining twice is harmless:
+    the current participation is returned."""
+    _lock(room)
+    _require_live(room)
+    if not can_see_room(user=user, room=room):
+        # Precise reasons only for what the member already knows about themselves.
+        _require_not_restricted(user)
+        if is_removed_from(room=room, user_id=user.pk):
+            raise Forbidden(
+                "You were removed from this room and cannot rejoin it.",
+                code="removed_from_room",
+            )
+        raise NotFound("This room does not exist or you cannot see it.", code="room_not_found")
+    existing = _active(room, user)
+    if existing is not None:
+        return existing
+    if user.pk != room.host_id and blocked_by_room_moderators(room=room, user=user):
+        # Worded like any refusal: a block is private to the member who made it.
+        raise Forbidden("You cannot join this room.", code="cannot_join")
+    role = Role.HOST if user.pk == room.host_id else Role.LISTENER
+    if role == Role.LISTENER:
+        _require_audience_seat(room)
+    participant = Participant.objects.create(
+        room=room,
+        user=user,
+        role=role,
+        audio_token=secrets.token_urlsafe(24),
+        last_seen_at=timezone.now(),
+    )
+    _adjust_counts(room, **_count_delta(role, +1))
+    events.publish(room.pk, events.participant_joined(room, participant))
+    return participant
+
+
+def _close(room: Room, participant: Participant, *, removed: bool, reason: str) -> None:
+    participant.left_at = timezone.now()
+    participant.removed = removed
+    participant.hand_raised_at = None
+    participant.speaker_invited_at = None
+    _save(participant, "left_at", "removed", "hand_raised_at", "speaker_invited_at")
+    _adjust_counts(room, **_count_delta(participant.role, -1))
+    _audio(
+        "participant_left",
+        room_id=str(room.pk),
+        user_id=participant.user_id,
+        audio_token=participant.audio_token,
+    )
+    events.publish(room.pk, events.participant_left(room, participant, reason=reason))
+    if removed:
+        events.publish(room.pk, events.removed(room, participant.user_id, reason=reason))
+    if participant.role == Role.HOST:
+        _hand_over_or_end(room)
+
+
+def _hand_over_or_end(room: Room) -> None:
+    """The host is gone: the longest-serving co-moderator inherits the room (as on Clubhouse);
+    without one, the room ends."""
+    hosts_elsewhere = Room.objects.filter(host_id=OuterRef("user_id"), state=State.LIVE).exclude(
+        pk=room.pk
+    )
+    successor = (
+        Participant.objects.select_related("user")
+        .filter(room_id=room.pk, left_at__isnull=True, role=Role.MODERATOR)
+        .exclude(Exists(hosts_elsewhere))
+        .order_by("joined_at", "pk")
+        .first()
+    )
+    if successor is None:
+        _end(room, reason="host_left")
+        return
+    _make_host(room, successor)
+
+
+def _make_host(room: Room, participant: Participant) -> None:
+    _set_role(room, participant, Role.HOST)
+    room.host = participant.user
+    try:
+        with transaction.atomic():
+            room.save(update_fields=["host", "updated_at"])
+    except IntegrityError:
+        raise _already_live_conflict() from None
+    _audio("participant_changed", room_id=str(room.pk), user_id=participant.user_id)
+    events.publish(room.pk, events.participant_updated(room, participant, change="role"))
+    events.publish(room.pk, events.room_updated(room, change="host"))
+
+
+@transaction.atomic
+def participant_leave(*, room: Room, user: User) -> None:
+    """Leave quietly. Leaving when not in the room does nothing (sockets may close twice).
+    When the host leaves, a co-moderator takes over, or the room ends."""
+    _lock(room)
+    participant = _active(room, user)
+    if participant is None:
+        return
+    _close(room, participant, removed=False, reason="left")
+
+
+@transaction.atomic
+def participant_remove(*, room: Room, by: User, user: User) -> None:
+    """Remove someone from the room (moderators); they cannot rejoin it."""
+    _lock(room)
+    _require_live(room)
+    actor = _require_moderator(room, by)
+    target = _require_target(room, user)
+    _require_outranks(actor, target)
+    _close(room, target, removed=True, reason="removed")
+
+
+@transaction.atomic
+def participant_evict(*, room: Room, user: User, reason: str) -> Participant | None:
+    """The system removes ``user`` (a block with the host, a ban): same effects as a removal,
+    no permission check. ``reason`` is a short public code such as ``blocked`` or ``banned``.
+    Returns the closed participation, or None if the user was not in the room."""
+    _lock(room)
+    if room.state != State.LIVE:
+        return None
+    participant = _active(room, user)
+    if participant is None:
+        return None
+    _close(room, participant, removed=True, reason=reason)
+    return participant
+
+
+# --- Hands and the stage -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def hand_raise(*, room: Room, user: User) -> Participant:
+    _lock(room)
+    _require_live(room)
+    participant = _require_participant(room, user)
+    if participant.role != Role.LISTENER:
+        raise Conflict("You are already on stage.", code="already_on_stage")
+    if participant.hand_raised_at is None:
+        participant.hand_raised_at = timezone.now()
+        _save(participant, "hand_raised_at")
+        events.publish(room.pk, events.hand_updated(room, participant))
+    return participant
+
+
+@transaction.atomic
+def hand_lower(*, room: Room, user: User, by: User | None = None) -> Participant:
+    """Lower ``user``'s hand: their own doing, or a moderator's (``by``)."""
+    _lock(room)
+    _require_live(room)
+    if by is not None and by.pk != user.pk:
+        _require_moderator(room, by)
+        participant = _require_target(room, user)
+    else:
+        participant = _require_participant(room, user)
+    if participant.hand_raised_at is not None:
+        participant.hand_raised_at = None
+        _save(participant, "hand_raised_at")
+        events.publish(room.pk, events.hand_updated(room, participant, by_id=by.pk if by else None))
+    return participant
+
+
+@transaction.atomic
+def speaker_invite(*, room: Room, by: User, user: User) -> Participant:
+    """Invite a listener to the stage (moderators); they accept or decline."""
+    _lock(room)
+    _require_live(room)
+    actor = _require_moderator(room, by)
+    target = _require_target(room, user)
+    _require_other(actor, target)
+    if target.role != Role.LISTENER:
+        raise Conflict(f"{user.username} is already on stage.", code="already_on_stage")
+    _require_stage_seat(room)
+    target.speaker_invited_at = timezone.now()
+    _save(target, "speaker_invited_at")
+    events.publish(room.pk, events.speaker_invited(room, target, by_id=by.pk))
+    events.publish(room.pk, events.hand_updated(room, target, by_id=by.pk))
+    _notify("notify_speaker_invited", room_id=str(room.pk), user_id=user.pk, by_id=by.pk)
+    return target
+
+
+@transaction.atomic
+def speaker_accept(*, room: Room, user: User) -> Participant:
+    """Come on stage after an invitation. A moderator's earlier mute is lifted: being invited
+    again is a fresh start."""
+    _lock(room)
+    _require_live(room)
+    participant = _require_participant(room, user)
+    if participant.role != Role.LISTENER:
+        raise Conflict("You are already on stage.", code="already_on_stage")
+    if participant.speaker_invited_at is None:
+        raise Conflict("Nobody has invited you to speak.", code="not_invited")
+    _require_stage_seat(room)
+    _set_role(room, participant, Role.SPEAKER)
+    participant.moderator_muted = False
+    _save(participant, "moderator_muted")
+    _audio("participant_changed", room_id=str(room.pk), user_id=user.pk)
+    events.publish(room.pk, events.participant_updated(room, participant, change="role"))
+    events.publish(room.pk, events.speaker_invitation_answered(room, participant, accepted=True))
+    return participant
+
+
+@transaction.atomic
+def speaker_decline(*, room: Room, user: User) -> Participant:
+    _lock(room)
+    _require_live(room)
+    participant = _require_participant(room, user)
+    if participant.speaker_invited_at is None:
+        raise Conflict("Nobody has invited you to speak.", code="not_invited")
+    participant.speaker_invited_at = None
+    _save(participant, "speaker_invited_at")
+    events.publish(room.pk, events.speaker_invitation_answered(room, participant, accepted=False))
+    return participant
+
+
+@transaction.atomic
+def speaker_move_to_audience(*, room: Room, by: User, user: User) -> Participant:
+    """Back to the audience: a moderator moves someone, or a speaker steps down. A moderator who
+    leaves the stage stops being a moderator. The host stays on stage (hand the room over first)."""
+    _lock(room)
+    _require_live(room)
+    actor = _require_participant(room, by)
+    if by.pk == user.pk:
+        target = actor
+    else:
+        if not actor.is_moderator:
+            raise Forbidden("Only the host and moderators can do that.", code="not_a_moderator")
+        target = _require_target(room, user)
+        _require_outranks(actor, target)
+    if target.role == Role.HOST:
+        raise Conflict(
+            "The host stays on stage; hand the room over first.", code="host_stays_on_stage"
+        )
+    if target.role not in Participant.STAGE_ROLES:
+        raise Conflict(f"{user.username} is not on stage.", code="not_on_stage")
+    _set_role(room, target, Role.LISTENER)
+    _audio("participant_changed", room_id=str(room.pk), user_id=user.pk)
+    events.publish(room.pk, events.participant_updated(room, target, change="role", by_id=by.pk))
+    return target
+
+
+# --- Mute ----------------------------------------------------------------------------------------
+
+
+def _require_on_stage(participant: Participant, *, own: bool) -> None:
+    if participant.role not in Participant.STAGE_ROLES:
+        who = "You are" if own else f"{participant.user.username} is"
+        raise Conflict(f"{who} not on stage.", code="not_on_stage")
+
+
+@transaction.atomic
+def participant_mute(*, room: Room, by: User, user: User) -> Participant:
+    """A moderator mutes someone on stage. Sticky: only a moderator's unmute, or a new
+    invitation to speak, lifts it."""
+    _lock(room)
+    _require_live(room)
+    actor = _require_moderator(room, by)
+    target = _require_target(room, user)
+    _require_outranks(actor, target)
+    _require_on_stage(target, own=False)
+    if not target.moderator_muted:
+        target.moderator_muted = True
+        _save(target, "moderator_muted")
+        _audio("participant_changed", room_id=str(room.pk), user_id=user.pk)
+        events.publish(
+            room.pk, events.participant_updated(room, target, change="muted", by_id=by.pk)
+        )
+    return target
+
+
+@transaction.atomic
+def participant_unmute(*, room: Room, by: User, user: User) -> Participant:
+    """A moderator lifts a moderator mute. The speaker's own microphone stays as they left it."""
+    _lock(room)
+    _require_live(room)
+    actor = _require_moderator(room, by)
+    target = _require_target(room, user)
+    _require_outranks(actor, target)
+    if target.moderator_muted:
+        target.moderator_muted = False
+        _save(target, "moderator_muted")
+        _audio("participant_changed", room_id=str(room.pk), user_id=user.pk)
+        events.publish(
+            room.pk, events.participant_updated(room, target, change="muted", by_id=by.pk)
+        )
+    return target
+
+
+@transaction.atomic
+def mic_mute(*, room: Room, user: User) -> Participant:
+    _lock(room)
+    _require_live(room)
+    participant = _require_participant(room, user)
+    _require_on_stage(participant, own=True)
+    if not participant.self_muted:
+        participant.self_muted = True
+        _save(participant, "self_muted")
+        _audio("participant_changed", room_id=str(room.pk), user_id=user.pk)
+        events.publish(room.pk, events.participant_updated(room, participant, change="muted"))
+    return participant
+
+
+@transaction.atomic
+def mic_unmute(*, room: Room, user: User) -> Participant:
+    _lock(room)
+    _require_live(room)
+    participant = _require_participant(room, user)
+    _require_on_stage(participant, own=True)
+    if participant.moderator_muted:
+        raise Forbidden(
+            "A moderator muted you; only a moderator can lift that.", code="muted_by_moderator"
+        )
+    if participant.self_muted:
+        participant.self_muted = False
+        _save(participant, "self_muted")
+        _audio("participant_changed", room_id=str(room.pk), user_id=user.pk)
+        events.publish(room.pk, events.participant_updated(room, participant, change="muted"))
+    return participant
+
+
+# --- Moderators and the host ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def moderator_add(*, room: Room, by: User, user: User) -> Participant:
+    """The host makes a participant a co-moderator (a listener comes on stage)."""
+    _lock(room)
+    _require_live(room)
+    actor = _require_host_participant(room, by)
+    target = _require_target(room, user)
+    _require_other(actor, target)
+    if target.role == Role.MODERATOR:
+        return target
+    if target.role == Role.LISTENER:
+        _require_stage_seat(room)
+    _set_role(room, target, Role.MODERATOR)
+    _audio("participant_changed", room_id=str(room.pk), user_id=user.pk)
+    events.publish(room.pk, events.participant_updated(room, target, change="role", by_id=by.pk))
+    return target
+
+
+@transaction.atomic
+def moderator_revoke(*, room: Room, by: User, user: User) -> Participant:
+    """The host takes moderation back; the former moderator stays on stage as a speaker."""
+    _lock(room)
+    _require_live(room)
+    actor = _require_host_participant(room, by)
+    target = _require_target(room, user)
+    _require_other(actor, target)
+    if target.role != Role.MODERATOR:
+        raise Conflict(f"{user.username} is not a moderator.", code="not_moderator")
+    _set_role(room, target, Role.SPEAKER)
+    _audio("participant_changed", room_id=str(room.pk), user_id=user.pk)
+    events.publish(room.pk, events.participant_updated(room, target, change="role", by_id=by.pk))
+    return target
+
+
+@transaction.atomic
+def host_transfer(*, room: Room, by: User, user: User) -> Participant:
+    """The host hands the room over to another participant and stays on as a moderator."""
+    _lock(room)
+    _require_live(room)
+    actor = _require_host_participant(room, by)
+    target = _require_target(room, user)
+    _require_other(actor, target)
+    if target.role == Role.LISTENER:
+        _require_stage_seat(room)
+    if Room.objects.filter(host_id=user.pk, state=State.LIVE).exclude(pk=room.pk).exists():
+        raise Conflict(f"{user.username} already hosts another live room.", code="already_hosting")
+    _set_role(room, actor, Role.MODERATOR)
+    events.publish(room.pk, events.participant_updated(room, actor, change="role", by_id=by.pk))
+    _audio("participant_changed", room_id=str(room.pk), user_id=by.pk)
+    _make_host(room, target)
+    return target
+
+
+# --- Invitations and pings -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def room_invite(*, room: Room, by: User, user: User) -> RoomInvite:
+    """Let ``user`` into a closed (or followers-only) room: host and moderators. Idempotent."""
+    _lock(room)
+    if room.state not in (State.SCHEDULED, State.LIVE):
+        raise Conflict("This room is over.", code="room_not_live", details={"state": room.state})
+    if by.pk != room.host_id:
+        _require_moderator(room, by)
+    if user.pk == by.pk:
+        raise InvalidInput("You cannot do that to yourself.", code="cannot_target_self")
+    if not user.is_active or is_restricted(user_id=user.pk):
+        raise NotFound(f"No member is called {user.username}.", code="user_not_found")
+    if is_blocked_either_way(a_id=user.pk, b_id=room.host_id) or is_blocked_either_way(
+        a_id=user.pk, b_id=by.pk
+    ):
+        raise Forbidden("You cannot invite this member.", code="cannot_invite")
+    if is_removed_from(room=room, user_id=user.pk):
+        raise Conflict(
+            f"{user.username} was removed from this room and cannot rejoin it.",
+            code="removed_from_room",
+        )
+    invite, created = RoomInvite.objects.get_or_create(
+        room=room, user=user, defaults={"invited_by": by}
+    )
+    if created:
+        # An invitation into a room reaches the member the same way a ping does.
+        _notify("notify_pinged", room_id=str(room.pk), user_id=user.pk, by_id=by.pk)
+    return invite
+
+
+@transaction.atomic
+def room_ping(*, room: Room, by: User, user: User) -> None:
+    """Any participant asks someone who may join to come in (a notification)."""
+    _lock(room)
+    _require_live(room)
+    _require_participant(room, by)
+    if user.pk == by.pk:
+        raise InvalidInput("You cannot do that to yourself.", code="cannot_target_self")
+    if _active(room, user) is not None:
+        raise Conflict(f"{user.username} is already in this room.", code="already_in_room")
+    if is_blocked_either_way(a_id=user.pk, b_id=by.pk) or not can_see_room(user=user, room=room):
+        # One message whatever the reason: do not disclose blocks or someone's sanctions.
+        raise Forbidden(f"{user.username} cannot join this room.", code="cannot_ping")
+    key = f"rooms:ping:{room.pk}:{by.pk}:{user.pk}"
+    if not cache.add(key, 1, timeout=PING_INTERVAL_SECONDS):
+        raise RateLimited(
+            f"You already pinged {user.username} into this room recently.",
+            code="ping_rate_limited",
+            details={"retry_after_seconds": PING_INTERVAL_SECONDS},
+        )
+    _notify("notify_pinged", room_id=str(room.pk), user_id=user.pk, by_id=by.pk)
