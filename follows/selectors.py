@@ -1,0 +1,201 @@
+"""Reads of the follow graph: members by username, lists, counts, relationship flags, suggestions.
+
+Every function here runs a fixed number of queries whatever the size of the graph: lists are
+querysets the API paginates, flags are ``EXISTS`` annotations, counts are scalar subqueries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from audiosocial.errors import NotFound
+from follows.models import Follow
+from moderation.selectors import blocked_user_ids_q, restricted_sanctions
+
+User = get_user_model()
+
+SUGGESTIONS_MAX = 50
+
+
+def _count(queryset: QuerySet, group_field: str) -> Coalesce:
+    """A scalar ``COUNT`` subquery: a JOIN + GROUP BY would multiply followers by following."""
+    counted = queryset.order_by().values(group_field).annotate(c=Count("pk")).values("c")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def followee_ids(*, user_id: int) -> QuerySet:
+    """Subquery of the ids ``user_id`` follows (served by the unique (follower, followee) index)."""
+    return Follow.objects.filter(follower_id=user_id).values("followee_id")
+
+
+def user_by_username(*, username: str) -> User:
+    """The active member with this username, compared case-insensitively, or a clear 404."""
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None:
+        raise NotFound(f"No member has the username “{username[:40]}”.", code="user_not_found")
+    return user
+
+
+def _you_follow(viewer_id: int, user_ref: str) -> Exists:
+    return Exists(Follow.objects.filter(follower_id=viewer_id, followee_id=OuterRef(user_ref)))
+
+
+def _follows_you(viewer_id: int, user_ref: str) -> Exists:
+    return Exists(Follow.objects.filter(follower_id=OuterRef(user_ref), followee_id=viewer_id))
+
+
+def followers_of(*, user: User, viewer: User) -> QuerySet[Follow]:
+    """Follows whose followee is ``user``; the API orders them newest first with a cursor.
+
+    Each row carries ``you_follow`` / ``follows_you`` relative to ``viewer`` so a list can show
+    the right button without a query per row.
+    """
+    return (
+        Follow.objects.filter(followee_id=user.pk, follower__is_active=True)
+        .select_related("follower")
+        .annotate(
+            you_follow=_you_follow(viewer.pk, "follower_id"),
+            follows_you=_follows_you(viewer.pk, "follower_id"),
+        )
+    )
+
+
+def following_of(*, user: User, viewer: User) -> QuerySet[Follow]:
+    """Follows whose follower is ``user`` (see ``followers_of``)."""
+    return (
+        Follow.objects.filter(follower_id=user.pk, followee__is_active=True)
+        .select_related("followee")
+        .annotate(
+            you_follow=_you_follow(viewer.pk, "followee_id"),
+            follows_you=_follows_you(viewer.pk, "followee_id"),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """What a profile shows about the follow graph, as seen by ``viewer``."""
+
+    followers_count: int
+    following_count: int
+    you_follow: bool
+    follows_you: bool
+
+
+def relationship_for(*, viewer: User, user: User) -> Relationship:
+    """Counts and "follows you" for a profile, in one query."""
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            # Counted like accounts.selectors.profiles_for, so a profile and a follow
+            # response never disagree.
+            followers_total=_count(
+                Follow.objects.filter(followee_id=OuterRef("pk")), "followee_id"
+            ),
+            following_total=_count(
+                Follow.objects.filter(follower_id=OuterRef("pk")), "follower_id"
+            ),
+            you_follow=_you_follow(viewer.pk, "pk"),
+            follows_you=_follows_you(viewer.pk, "pk"),
+        )
+        .values("followers_total", "following_total", "you_follow", "follows_you")
+        .get()
+    )
+    self_view = viewer.pk == user.pk
+    return Relationship(
+        followers_count=row["followers_total"],
+        following_count=row["following_total"],
+        you_follow=bool(row["you_follow"]) and not self_view,
+        follows_you=bool(row["follows_you"]) and not self_view,
+    )
+
+
+def follows_you(*, viewer: User, user: User) -> bool:
+    """True when ``user`` follows ``viewer``."""
+    return Follow.objects.filter(follower_id=user.pk, followee_id=viewer.pk).exists()
+
+
+def is_following(*, follower: User, followee: User) -> bool:
+    return Follow.objects.filter(follower_id=follower.pk, followee_id=followee.pk).exists()
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    user: User
+    # "nominated_you", "you_nominated" or "followed_by_people_you_follow"
+    reason: str
+    # How many of the people you follow follow this person.
+    followed_by_count: int
+
+
+REASON_NOMINATED_YOU = "nominated_you"
+REASON_YOU_NOMINATED = "you_nominated"
+REASON_FOLLOWED_BY = "followed_by_people_you_follow"
+
+
+def suggestions_for(*, user: User, limit: int = 20) -> list[Suggestion]:
+    """People to follow, in two queries.
+
+    First the members linked to you by an invitation (who nominated you, whom you nominated):
+    few, and the strongest signal a new member has. Then people followed by the people you
+    follow, ranked by how many of them follow that person. Never yourself, people you already
+    follow, people blocked either way, deactivated or suspended/banned members.
+    """
+    limit = max(1, min(limit, SUGGESTIONS_MAX))
+    following = followee_ids(user_id=user.pk)
+    blocked_by_me, blocked_me = blocked_user_ids_q(user_id=user.pk)
+    restricted = restricted_sanctions().values("user_id")
+
+    second_degree = list(
+        Follow.objects.filter(follower_id__in=following, followee__is_active=True)
+        .exclude(followee_id=user.pk)
+        .exclude(followee_id__in=following)
+        .exclude(followee_id__in=blocked_by_me)
+        .exclude(followee_id__in=blocked_me)
+        .exclude(followee_id__in=restricted)
+        .values("followee_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "followee_id")
+        .values_list("followee_id", "n")[:limit]
+    )
+    mutuals = dict(second_degree)
+
+    linked = Q(pk__in=list(mutuals)) | Q(nominated_by_id=user.pk)
+    if user.nominated_by_id is not None:
+        linked |= Q(pk=user.nominated_by_id)
+    candidates = (
+        User.objects.filter(linked, is_active=True)
+        .exclude(pk=user.pk)
+        .exclude(pk__in=following)
+        .exclude(pk__in=blocked_by_me)
+        .exclude(pk__in=blocked_me)
+        .exclude(pk__in=restricted)
+        .annotate(
+            followed_by_count=_count(
+                Follow.objects.filter(followee_id=OuterRef("pk"), follower_id__in=following),
+                "followee_id",
+            )
+        )
+    )
+    by_id = {candidate.pk: candidate for candidate in candidates}
+
+    result: list[Suggestion] = []
+    nominator = by_id.pop(user.nominated_by_id, None) if user.nominated_by_id else None
+    if nominator is not None:
+        result.append(Suggestion(nominator, REASON_NOMINATED_YOU, nominator.followed_by_count))
+    nominees = sorted(
+        (c for c in by_id.values() if c.nominated_by_id == user.pk),
+        key=lambda c: (-c.followed_by_count, -c.date_joined.timestamp(), c.pk),
+    )
+    for nominee in nominees:
+        by_id.pop(nominee.pk)
+        result.append(Suggestion(nominee, REASON_YOU_NOMINATED, nominee.followed_by_count))
+    for followee_id, n in second_degree:
+        candidate = by_id.get(followee_id)
+        if candidate is not None:
+            result.append(Suggestion(candidate, REASON_FOLLOWED_BY, n))
+    return result[:limit]
