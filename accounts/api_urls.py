@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from accounts import api
+
+urlpatterns = [
+    path("me/", api.MeView.as_view(), name="api-me"),
+    path("users/<str:username>/", api.UserDetailView.as_view(), name="api-user"),
+    path("invitations/", api.InvitationListView.as_view(), name="api-invitations"),
+    path("invitations/<str:code>/", api.InvitationDetailView.as_view(), name="api-invitation"),
+]

@@ -3,11 +3,17 @@ so a separate one-to-one table would only add a join to every card and roster.""
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.validators import MinLengthValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
+
+from audiosocial.models import TimeStampedModel
 
 
 class MemberManager(UserManager):
@@ -55,3 +61,70 @@ class User(AbstractUser):
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+
+def new_invitation_code() -> str:
+    # 24 random bytes = 192 bits, URL-safe base64 without padding: always 32 characters.
+    return secrets.token_urlsafe(24)
+
+
+INVITATION_CODE_LENGTH = 32
+INVITATION_CODE_ALPHABET = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+)
+
+
+class Invitation(TimeStampedModel):
+    """A single-use, expiring, revocable signup code created by a member from their quota."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        USED = "used", "Used"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    code = models.CharField(max_length=64, unique=True, default=new_invitation_code, editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations_sent")
+    email = models.EmailField(
+        blank=True, help_text="When set, only this email address can sign up with the code."
+    )
+    expires_at = models.DateTimeField()
+    used_by = models.OneToOneField(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitation_used",
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="accounts_inv_creator_recent"),
+        ]
+        constraints = [
+            # A revoked invitation was never used; a used one cannot be revoked afterwards.
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | Q(used_at__isnull=True),
+                name="accounts_inv_not_used_and_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code[:6]}… by {self.created_by_id}"
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.used_at is not None:
+            return self.Status.USED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def status_label(self) -> str:
+        return self.Status(self.status).label

@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from accounts import views
+
+# Unnamespaced names, like the other apps' pages (templates use {% url 'invitations' %}).
+urlpatterns = [
+    path("@<str:username>", views.profile_detail, name="profile"),
+    path("settings/profile/", views.profile_edit, name="profile-edit"),
+    path("invitations/", views.invitations_page, name="invitations"),
+    path("invitations/<str:code>/revoke/", views.invitation_revoke, name="invitation-revoke"),
+]

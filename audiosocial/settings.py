@@ -212,6 +212,10 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
+# Signup is by invitation only: the adapter opens signup for a valid invitation and redeems it
+# atomically; the form class adds the `invitation` field to the web form and the headless input.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.InvitationSignupForm"
 HEADLESS_ONLY = False
 HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.sessions.SessionTokenStrategy"  # noqa: S105 - a class path
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -244,6 +248,10 @@ SPECTACULAR_SETTINGS = {
 # --- Product limits (per deployment) --------------------------------------------------------
 INVITATIONS_PER_MEMBER = env_int("INVITATIONS_PER_MEMBER", 2)
 INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 14))
+# Wrong invitation codes accepted per client IP per hour before code checks are refused.
+INVITATION_CODE_FAILURES_PER_HOUR = env_int("INVITATION_CODE_FAILURES_PER_HOUR", 20)
+# Absolute base of links printed outside a request (`manage.py invite`).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 ROOM_MAX_SPEAKERS = env_int("ROOM_MAX_SPEAKERS", 13)
 ROOM_MAX_LISTENERS = env_int("ROOM_MAX_LISTENERS", 5000)
 ROOM_TITLE_MAX_LENGTH = 120

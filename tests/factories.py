@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -54,3 +56,15 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
     room = factory.SubFactory(RoomFactory)
     user = factory.SubFactory(UserFactory)
     role = "listener"
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A pending invitation; pass ``used_by``/``used_at``, ``revoked_at`` or a past
+    ``expires_at`` for the other states."""
+
+    class Meta:
+        model = "accounts.Invitation"
+
+    created_by = factory.SubFactory(UserFactory)
+    email = ""
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))
