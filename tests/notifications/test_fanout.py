@@ -1,0 +1,242 @@
+"""A room going live: who gets "went live" / "starting now", exactly once, in chunks."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.models import Sanction
+from notifications import services
+from notifications.models import DisabledKind, MutedActor, Notification, RoomReminder
+from tests.factories import UserFactory
+from tests.notifications.conftest import block, follow, invite, make_room, suspend
+
+pytestmark = pytest.mark.django_db
+
+K = Notification.Kind
+
+
+@pytest.fixture(params=["sql_fast_path", "portable"])
+def insert_path(request, monkeypatch, settings):
+    """Both insert paths: PostgreSQL's INSERT ... SELECT ... ON CONFLICT and bulk_create."""
+    on_postgres = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    if request.param == "sql_fast_path":
+        request.getfixturevalue("require_postgres")
+        assert on_postgres
+    monkeypatch.setattr(services, "use_sql_fast_path", request.param == "sql_fast_path")
+    return request.param
+
+
+def recipients(kind=K.WENT_LIVE):
+    return set(
+        Notification.objects.filter(kind=kind).values_list("recipient__username", flat=True)
+    )
+
+
+def test_every_follower_of_the_host_gets_one_went_live_notification(insert_path):
+    host = UserFactory(username="host")
+    followers = [UserFactory(username=f"f{i}") for i in range(3)]
+    stranger = UserFactory(username="stranger")
+    for f in followers:
+        follow(f, host)
+    follow(host, stranger)  # the host following someone does not make them a follower
+    room = make_room(host)
+
+    created = services.room_live_fan_out(room_id=str(room.pk))
+
+    assert created == 3
+    assert recipients() == {"f0", "f1", "f2"}
+    n = Notification.objects.get(recipient=followers[0])
+    assert (n.actor_id, n.room_id, n.read_at) == (host.pk, room.pk, None)
+    assert n.dedupe_key == f"went_live:{room.pk}"
+
+
+def test_running_the_task_twice_creates_no_duplicates(insert_path):
+    host = UserFactory()
+    for _ in range(4):
+        follow(UserFactory(), host)
+    room = make_room(host)
+
+    assert services.room_live_fan_out(room_id=str(room.pk)) == 4
+    assert services.room_live_fan_out(room_id=str(room.pk)) == 0
+
+    assert Notification.objects.count() == 4
+
+
+def test_more_followers_than_one_chunk_are_written_in_several_chunks(
+    insert_path, settings, monkeypatch
+):
+    settings.NOTIFICATIONS_FANOUT_CHUNK_SIZE = 3
+    host = UserFactory()
+    followers = [UserFactory() for _ in range(10)]
+    for f in followers:
+        follow(f, host)
+    room = make_room(host)
+    chunks = []
+    real_insert = services._insert_chunk
+
+    def spy(**kwargs):
+        chunks.append(len(kwargs["recipient_ids"]))
+        return real_insert(**kwargs)
+
+    monkeypatch.setattr(services, "_insert_chunk", spy)
+
+    assert services.room_live_fan_out(room_id=str(room.pk)) == 10
+
+    assert chunks == [3, 3, 3, 1]
+    assert set(Notification.objects.values_list("recipient_id", flat=True)) == {
+        f.pk for f in followers
+    }
+    # A retry after a partial run finishes the job without doubles.
+    Notification.objects.filter(recipient_id__in=[f.pk for f in followers[:5]]).delete()
+    assert services.room_live_fan_out(room_id=str(room.pk)) == 5
+    assert Notification.objects.count() == 10
+
+
+def test_followers_only_room_reaches_all_followers(insert_path):
+    host = UserFactory()
+    f1, f2 = UserFactory(username="f1"), UserFactory(username="f2")
+    follow(f1, host)
+    follow(f2, host)
+    room = make_room(host, visibility="followers")
+
+    services.room_live_fan_out(room_id=str(room.pk))
+
+    assert recipients() == {"f1", "f2"}
+
+
+def test_closed_room_reaches_only_invited_followers(insert_path):
+    host = UserFactory()
+    invited, left_out = UserFactory(username="invited"), UserFactory(username="left_out")
+    follow(invited, host)
+    follow(left_out, host)
+    room = make_room(host, visibility="closed")
+    invite(room, invited)
+
+    services.room_live_fan_out(room_id=str(room.pk))
+
+    assert recipients() == {"invited"}
+
+
+def test_blocks_either_way_suspensions_bans_and_inactive_members_are_skipped(insert_path):
+    host = UserFactory()
+    names = ["ok", "blocked_by_host", "blocks_host", "suspended", "banned", "inactive"]
+    users = {name: UserFactory(username=name) for name in names}
+    for u in users.values():
+        follow(u, host)
+    block(host, users["blocked_by_host"])
+    block(users["blocks_host"], host)
+    suspend(users["suspended"])
+    suspend(users["banned"], kind=Sanction.Kind.BAN)
+    users["inactive"].is_active = False
+    users["inactive"].save()
+    room = make_room(host)
+
+    services.room_live_fan_out(room_id=str(room.pk))
+
+    assert recipients() == {"ok"}
+
+
+def test_lifted_or_expired_suspension_does_not_skip(insert_path):
+    host = UserFactory()
+    member = UserFactory(username="member")
+    follow(member, host)
+    sanction = suspend(member)
+    sanction.lifted_at = sanction.starts_at
+    sanction.save()
+    room = make_room(host)
+
+    services.room_live_fan_out(room_id=str(room.pk))
+
+    assert recipients() == {"member"}
+
+
+def test_members_who_muted_the_host_or_turned_the_kind_off_are_skipped(insert_path):
+    host = UserFactory()
+    other = UserFactory()
+    muter, kind_off, ok, muted_other = (
+        UserFactory(username=n) for n in ("muter", "kind_off", "ok", "muted_other")
+    )
+    for u in (muter, kind_off, ok, muted_other):
+        follow(u, host)
+    MutedActor.objects.create(user=muter, muted=host)
+    MutedActor.objects.create(user=muted_other, muted=other)  # muting someone else is no matter
+    DisabledKind.objects.create(user=kind_off, kind=K.WENT_LIVE)
+    DisabledKind.objects.create(user=ok, kind=K.FOLLOWED)  # another kind off is no matter
+    room = make_room(host)
+
+    services.room_live_fan_out(room_id=str(room.pk))
+
+    assert recipients() == {"ok", "muted_other"}
+
+
+def test_reminder_requesters_get_room_starting_even_without_following(insert_path):
+    host = UserFactory()
+    fan = UserFactory(username="fan")  # follows and asked to be reminded: one notice only
+    curious = UserFactory(username="curious")  # does not follow, asked to be reminded
+    plain = UserFactory(username="plain")  # follows only
+    follow(fan, host)
+    follow(plain, host)
+    room = make_room(host)
+    RoomReminder.objects.create(user=fan, room=room)
+    RoomReminder.objects.create(user=curious, room=room)
+
+    services.room_live_fan_out(room_id=str(room.pk))
+
+    assert recipients(K.ROOM_STARTING) == {"fan", "curious"}
+    assert recipients(K.WENT_LIVE) == {"plain"}
+    assert Notification.objects.filter(recipient=fan).count() == 1
+
+
+def test_reminder_requesters_who_may_not_see_the_room_get_nothing(insert_path):
+    host = UserFactory()
+    outsider = UserFactory(username="outsider")
+    room = make_room(host, visibility="closed")
+    RoomReminder.objects.create(user=outsider, room=room)
+
+    services.room_live_fan_out(room_id=str(room.pk))
+
+    assert Notification.objects.count() == 0
+
+
+def test_a_room_that_ended_before_the_task_ran_announces_nothing():
+    host = UserFactory()
+    follow(UserFactory(), host)
+    room = make_room(host, state="ended")
+
+    assert services.room_live_fan_out(room_id=str(room.pk)) == 0
+    assert Notification.objects.count() == 0
+
+
+def test_the_hook_enqueues_the_fan_out_only_after_commit(django_capture_on_commit_callbacks):
+    host = UserFactory()
+    follow(UserFactory(), host)
+    room = make_room(host)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.notify_room_live(room_id=str(room.pk))
+    assert Notification.objects.count() == 0  # nothing before commit
+
+    for callback in callbacks:
+        callback()
+    assert Notification.objects.count() == 1
+
+
+def test_fan_out_query_count_does_not_grow_with_the_audience(
+    django_assert_num_queries, settings, insert_path
+):
+    settings.NOTIFICATIONS_FANOUT_CHUNK_SIZE = 1000
+
+    def run(n):
+        host = UserFactory()
+        for _ in range(n):
+            follow(UserFactory(), host)
+        room = make_room(host)
+        return room
+
+    small, large = run(2), run(20)
+    # Queries: room, starting audience, live audience, then per chunk the insert (+ on the
+    # portable path the read-back), with savepoints in the test transaction.
+    with django_assert_num_queries(7 if insert_path == "portable" else 6):
+        services.room_live_fan_out(room_id=str(small.pk))
+    with django_assert_num_queries(7 if insert_path == "portable" else 6):
+        services.room_live_fan_out(room_id=str(large.pk))
