@@ -32,6 +32,8 @@ async def test_signed_in_member_is_accepted():
     assert connected
     hello = await communicator.receive_json_from()
     assert hello == {"type": "hello", "user": user.username}
+    # The notifications socket follows its greeting with the member's unread count.
+    assert await communicator.receive_json_from() == {"type": "unread_count", "unread_count": 0}
     await communicator.send_to(text_data="not json")
     error = await communicator.receive_json_from()
     assert error["type"] == "error" and error["code"] == "malformed"
