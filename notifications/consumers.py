@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 # Application close codes (4000-4999) are documented in docs/protocol.md.
 CLOSE_NOT_AUTHENTICATED = 4401
+# The member was suspended or banned (moderation sends ``session.terminate`` to ``user.<id>``).
+CLOSE_SESSION_TERMINATED = 4403
 
 
 def user_group(user_id: int) -> str:
@@ -73,3 +75,7 @@ class NotificationConsumer(JsonConsumer):
 
     async def notification_event(self, message: dict) -> None:
         await self.send_json(message["event"])
+
+    async def session_terminate(self, message: dict) -> None:
+        """Sent by moderation when the member is suspended or banned: close now."""
+        await self.close(code=CLOSE_SESSION_TERMINATED)
