@@ -1,0 +1,435 @@
+"""``/ws/rooms/<room id>/``: a room's live state, commands and audio signalling.
+
+Thin, as the design asks: authenticate, check access with the REST selector, join the room,
+translate client messages 1:1 into ``rooms.services`` calls, and let ``rooms.realtime`` deliver
+the services' events. Every message, field and close code is in docs/protocol.md.
+
+Opening the socket joins the room (as a listener, or back into your current role), the way
+opening a room does on Clubhouse; closing it leaves after ``ROOM_DISCONNECT_GRACE_SECONDS``
+unless the same member has another socket in the room by then (a reload is not a leave).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from audiosocial.consumers import JsonConsumer
+from audiosocial.errors import (
+    ApplicationError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+)
+from rooms import realtime, selectors, services
+from rooms.models import Participant, Room
+from rooms.snapshot import room_snapshot
+
+logger = logging.getLogger(__name__)
+
+# Application close codes (docs/protocol.md).
+CLOSE_LEFT = 1000
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403  # removed from the room, refused entry, or the account was suspended/banned
+CLOSE_NOT_FOUND = 4404  # no such room, or you may not see it (indistinguishable on purpose)
+CLOSE_NOT_JOINABLE = 4409  # the room has not started yet, or it is full
+CLOSE_ROOM_ENDED = realtime.CLOSE_ROOM_ENDED  # 4410
+CLOSE_FLOODING = 4429
+
+# Per socket: a sustained rate and a burst. Past the burst a message gets a rate_limited error;
+# a client that keeps going until it owes another burst is disconnected.
+FLOOD_RATE_PER_SECOND = 10.0
+FLOOD_BURST = 30.0
+
+_grace_tasks: set[asyncio.Task] = set()
+
+
+def _user_group(user_id: int) -> str:
+    # The moderation layer sends ``session.terminate`` here (shared with /ws/notifications/).
+    return f"user.{user_id}"
+
+
+def _audio_signalling() -> Any:
+    try:
+        from rooms.audio import signalling
+    except ImportError:
+        return None
+    return signalling
+
+
+class _Gone(Exception):
+    pass
+
+
+class RoomConsumer(JsonConsumer):
+    # Which hub delivers this socket's events; tests pass one per simulated process.
+    hub: realtime.RoomHub | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.room_id = str(self.scope["url_route"]["kwargs"]["room_id"])
+        self.connection_id = uuid.uuid4().hex
+        self.role: str | None = None
+        self._role_seq = -1
+        self._floor = 0
+        self._backlog: list[tuple[int, Any]] | None = []
+        self._attached = False
+        self._joined = False
+        self._left = False
+        self._group: str | None = None
+        loop = asyncio.get_running_loop()
+        self._tokens = FLOOD_BURST
+        self._tokens_at = loop.time()
+        user = self.scope.get("user")
+        self.user_id = getattr(user, "pk", None)
+        # Accepted first so that refusals reach real clients as close codes (a refused
+        # handshake is an opaque HTTP 403 to a browser).
+        await self.accept()
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return
+        try:
+            self.room = await database_sync_to_async(self._open)(user)
+        except _Gone:
+            await self.close(code=CLOSE_ROOM_ENDED)
+            return
+        except NotFound:
+            # Nothing about the room: a closed room and a missing one look the same.
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        except Forbidden as exc:
+            await self.send_error(exc.code, exc.message)
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        except Conflict as exc:
+            await self.send_error(exc.code, exc.message, details=exc.details)
+            await self.close(code=CLOSE_NOT_JOINABLE)
+            return
+        self._joined = True
+        self._group = _user_group(self.user_id)
+        await self.channel_layer.group_add(self._group, self.channel_name)
+        self._hub = self.hub or realtime.get_hub()
+        await self._hub.attach(self)
+        self._attached = True
+        await self._send_snapshot()
+
+    def _open(self, user: Any) -> Room:
+        room = selectors.room_for_user(user=user, room_id=self.room_id)
+        if room.state in (Room.State.ENDED, Room.State.CANCELLED):
+            raise _Gone
+        participant = services.participant_join(room=room, user=user)
+        self.role = participant.role
+        realtime.presence_add(room.pk, user.pk, self.connection_id)
+        return room
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "_attached", False):
+            self._attached = False
+            await self._hub.detach(self)
+        if getattr(self, "_group", None):
+            await self.channel_layer.group_discard(self._group, self.channel_name)
+        if not getattr(self, "_joined", False):
+            return
+        self._joined = False
+        await database_sync_to_async(realtime.presence_remove)(
+            self.room_id, self.user_id, self.connection_id
+        )
+        signalling = _audio_signalling()
+        if signalling is not None and hasattr(signalling, "connection_closed"):
+            try:
+                await signalling.connection_closed(
+                    room_id=self.room_id, user_id=self.user_id, connection_id=self.connection_id
+                )
+            except Exception:
+                logger.warning("audio cleanup for a closed socket failed", exc_info=True)
+        if not self._left:
+            task = asyncio.create_task(_leave_after_grace(self.room_id, self.user_id))
+            _grace_tasks.add(task)
+            task.add_done_callback(_grace_tasks.discard)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # The user group also carries other sockets' messages (notifications): not ours to handle.
+        handler = getattr(self, message.get("type", "").replace(".", "_"), None)
+        if handler is None and not message.get("type", "").startswith("websocket."):
+            return
+        await super().dispatch(message)
+
+    # -- delivery (called by the hub) -----------------------------------------------------------
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in Participant.MODERATOR_ROLES
+
+    def observe_role(self, seq: int, role: str) -> None:
+        if seq > self._role_seq:
+            self.role, self._role_seq = role, seq
+
+    async def deliver(self, seq: int, message: dict[str, Any]) -> None:
+        if self._backlog is not None:
+            self._backlog.append((seq, message))
+        elif seq > self._floor:
+            await self.base_send(message)
+
+    async def close_after(self, seq: int, *, code: int) -> None:
+        if self._backlog is not None:
+            self._backlog.append((seq, code))
+        else:
+            await self.close(code=code)
+
+    async def _send_snapshot(self, request_id: Any = None) -> None:
+        if self._backlog is None:
+            self._backlog = []
+        user = self.scope["user"]
+        snapshot = await database_sync_to_async(room_snapshot)(room=self.room, user=user)
+        if request_id is not None:
+            snapshot["id"] = request_id
+        seq = snapshot["seq"]
+        if seq >= self._role_seq:
+            self.role, self._role_seq = snapshot["me"]["role"], seq
+        await self.send_json(snapshot)
+        self._floor = max(self._floor, seq)
+        # Frames that arrived while the snapshot was read: send what it does not already cover,
+        # in order (new ones may be appended while we send).
+        while self._backlog:
+            frame_seq, item = self._backlog.pop(0)
+            if isinstance(item, int):
+                await self.close(code=item)
+            elif frame_seq > self._floor:
+                await self.base_send(item)
+                self._floor = frame_seq
+        self._backlog = None
+
+    # -- client messages ------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        now = asyncio.get_running_loop().time()
+        self._tokens = min(
+            FLOOD_BURST, self._tokens + (now - self._tokens_at) * FLOOD_RATE_PER_SECOND
+        )
+        self._tokens_at = now
+        self._tokens -= 1
+        if self._tokens < 0:
+            request_id = _peek_id(text_data)
+            if self._tokens < -FLOOD_BURST:
+                await self.send_error(
+                    "flooding",
+                    "Too many messages; this connection is closed.",
+                    request_id=request_id,
+                )
+                await self.close(code=CLOSE_FLOODING)
+                return
+            await self.send_error(
+                "rate_limited",
+                "Too many messages; slow down.",
+                request_id=request_id,
+                details={"retry_after_seconds": 1},
+            )
+            return
+        await super().receive(text_data=text_data, bytes_data=bytes_data)
+
+    async def receive_message(self, content: dict[str, Any]) -> None:
+        if not getattr(self, "_joined", False):
+            raise Conflict("This connection is not in the room.", code="not_connected")
+        kind = content["type"]
+        request_id = content.get("id")
+        handler = self.COMMANDS.get(kind)
+        if handler is None:
+            raise InvalidInput(
+                f"Unknown message type '{kind}'.",
+                code="unknown_type",
+                details={"allowed": sorted(self.COMMANDS)},
+            )
+        await handler(self, content, request_id)
+
+    async def _hello(self, content: dict[str, Any], request_id: Any) -> None:
+        await self._send_snapshot(request_id)
+
+    async def _ping(self, content: dict[str, Any], request_id: Any) -> None:
+        await self.send_json({"type": "pong", "id": request_id})
+
+    async def _reaction(self, content: dict[str, Any], request_id: Any) -> None:
+        emoji = content.get("emoji")
+        if not isinstance(emoji, str):
+            raise InvalidInput("'emoji' is required.", code="invalid")
+        if self.role is None:
+            raise Forbidden("You are not in this room.", code="not_a_participant")
+        await realtime.reaction_add(room_id=self.room_id, user_id=self.user_id, emoji=emoji)
+        await self.send_ack(request_id)
+
+    async def _leave(self, content: dict[str, Any], request_id: Any) -> None:
+        await self._call(lambda room, me, _: services.participant_leave(room=room, user=me))
+        self._left = True
+        await self.send_ack(request_id)
+        await self.close(code=CLOSE_LEFT)
+
+    async def _audio_offer(self, content: dict[str, Any], request_id: Any) -> None:
+        sdp = content.get("sdp")
+        if not isinstance(sdp, str) or not sdp:
+            raise InvalidInput("'sdp' (the offer's SDP text) is required.", code="invalid")
+        signalling = self._signalling()
+        answer = await signalling.handle_offer(
+            room_id=self.room_id, user_id=self.user_id, sdp=sdp, connection_id=self.connection_id
+        )
+        await self.send_json({"type": "audio.answer", "id": request_id, "sdp": answer})
+
+    async def _audio_ice(self, content: dict[str, Any], request_id: Any) -> None:
+        candidate = content.get("candidate")
+        if candidate is not None and not isinstance(candidate, dict):
+            raise InvalidInput("'candidate' must be an object (or null when done).", code="invalid")
+        signalling = self._signalling()
+        await signalling.handle_ice(
+            room_id=self.room_id,
+            user_id=self.user_id,
+            candidate=candidate,
+            connection_id=self.connection_id,
+        )
+        await self.send_ack(request_id)
+
+    def _signalling(self) -> Any:
+        signalling = _audio_signalling()
+        if signalling is None or not hasattr(signalling, "handle_offer"):
+            raise ServiceUnavailable(
+                "Audio is not available in this room right now.", code="audio_unavailable"
+            )
+        return signalling
+
+    async def _call(self, call: Any, target_ref: Any = None) -> None:
+        await database_sync_to_async(self._run_service)(call, target_ref)
+
+    def _run_service(self, call: Any, target_ref: Any) -> None:
+        target = _target_user(target_ref) if target_ref is not None else None
+        call(self.room, self.scope["user"], target)
+
+    def _command(call: Any, *, target: str = "none"):  # noqa: N805 - a class-body factory
+        """A command that is one service call. ``target``: none, required or optional (you)."""
+
+        async def handler(self: RoomConsumer, content: dict[str, Any], request_id: Any) -> None:
+            ref = None
+            if target == "required" or (target == "optional" and content.get("user") is not None):
+                ref = _require_user_ref(content)
+            await self._call(call, ref)
+            await self.send_ack(request_id)
+
+        return handler
+
+    COMMANDS: dict[str, Any] = {
+        "hello": _hello,
+        "ping": _ping,
+        "reaction": _reaction,
+        "leave": _leave,
+        "audio.offer": _audio_offer,
+        "audio.ice": _audio_ice,
+        "hand.raise": _command(lambda room, me, _: services.hand_raise(room=room, user=me)),
+        "hand.lower": _command(
+            lambda room, me, who: services.hand_lower(room=room, user=who or me, by=me),
+            target="optional",
+        ),
+        "mic.mute": _command(lambda room, me, _: services.mic_mute(room=room, user=me)),
+        "mic.unmute": _command(lambda room, me, _: services.mic_unmute(room=room, user=me)),
+        "speaker.invite": _command(
+            lambda room, me, who: services.speaker_invite(room=room, by=me, user=who),
+            target="required",
+        ),
+        "speaker.accept": _command(lambda room, me, _: services.speaker_accept(room=room, user=me)),
+        "speaker.decline": _command(
+            lambda room, me, _: services.speaker_decline(room=room, user=me)
+        ),
+        "speaker.remove": _command(
+            lambda room, me, who: services.speaker_move_to_audience(
+                room=room, by=me, user=who or me
+            ),
+            target="optional",
+        ),
+        "participant.mute": _command(
+            lambda room, me, who: services.participant_mute(room=room, by=me, user=who),
+            target="required",
+        ),
+        "participant.unmute": _command(
+            lambda room, me, who: services.participant_unmute(room=room, by=me, user=who),
+            target="required",
+        ),
+        "participant.remove": _command(
+            lambda room, me, who: services.participant_remove(room=room, by=me, user=who),
+            target="required",
+        ),
+        "moderator.add": _command(
+            lambda room, me, who: services.moderator_add(room=room, by=me, user=who),
+            target="required",
+        ),
+        "moderator.revoke": _command(
+            lambda room, me, who: services.moderator_revoke(room=room, by=me, user=who),
+            target="required",
+        ),
+        "room.end": _command(lambda room, me, _: services.room_end(room=room, by=me)),
+    }
+
+    # -- channel-layer messages -----------------------------------------------------------------
+
+    async def session_terminate(self, message: dict[str, Any]) -> None:
+        """The account was suspended or banned (moderation): this socket closes now."""
+        await self.send_json({"type": "session.terminated", "reason": message.get("reason", "")})
+        await self.close(code=CLOSE_FORBIDDEN)
+
+
+def _require_user_ref(content: dict[str, Any]) -> Any:
+    ref = content.get("user")
+    if isinstance(ref, bool) or not isinstance(ref, (int, str)) or ref == "":
+        raise InvalidInput(
+            "'user' (a member's id or username) is required.", code="invalid", details={}
+        )
+    return ref
+
+
+def _target_user(ref: Any) -> Any:
+    users = get_user_model().objects
+    user = (
+        users.filter(pk=ref).first() if isinstance(ref, int) else users.filter(username=ref).first()
+    )
+    if user is None:
+        raise NotFound("No such member.", code="user_not_found")
+    return user
+
+
+def _peek_id(text: str | None) -> Any:
+    if not text or len(text) > 4096:
+        return None
+    try:
+        content = json.loads(text)
+    except ValueError:
+        return None
+    request_id = content.get("id") if isinstance(content, dict) else None
+    return request_id if isinstance(request_id, (str, int)) else None
+
+
+async def _leave_after_grace(room_id: str, user_id: int) -> None:
+    await asyncio.sleep(settings.ROOM_DISCONNECT_GRACE_SECONDS)
+    try:
+        await database_sync_to_async(leave_if_disconnected)(room_id, user_id)
+    except Exception:
+        logger.exception("leaving room %s after a disconnect failed", room_id)
+
+
+def leave_if_disconnected(room_id: str, user_id: int) -> bool:
+    """The grace period is over: leave unless the member has a live socket in the room."""
+    if realtime.presence_count(room_id, user_id) > 0:
+        return False
+    room = Room.objects.filter(pk=room_id).first()
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if room is None or user is None:
+        return False
+    try:
+        services.participant_leave(room=room, user=user)
+    except ApplicationError as exc:
+        logger.info("grace leave of %s skipped: %s", user_id, exc.code)
+        return False
+    return True

@@ -1,0 +1,115 @@
+"""Helpers for the room socket tests: signed-in communicators and message waiting."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from audiosocial.asgi import application
+from rooms import services
+from tests.factories import UserFactory
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+@pytest.fixture(autouse=True)
+def _fast_windows(settings):
+    settings.ROOM_DISCONNECT_GRACE_SECONDS = 0.3
+    settings.ROOM_AUDIENCE_WINDOW_SECONDS = 0.1
+    settings.ROOM_REACTION_WINDOW_SECONDS = 0.1
+
+
+@database_sync_to_async
+def make_user(**kwargs: Any):
+    return UserFactory(**kwargs)
+
+
+@database_sync_to_async
+def make_room(host=None, **kwargs: Any):
+    host = host or UserFactory()
+    return services.room_create(host=host, title=kwargs.pop("title", "Live room"), **kwargs)
+
+
+@database_sync_to_async
+def cookie_for(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+class Socket:
+    """A signed-in communicator with a log of everything it received."""
+
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        self.communicator = communicator
+        self.received: list[dict[str, Any]] = []
+        self.close_code: int | None = None
+
+    async def send(self, **message: Any) -> None:
+        await self.communicator.send_json_to(message)
+
+    async def next(self, timeout: float = 3) -> dict[str, Any]:
+        output = await self.communicator.receive_output(timeout)
+        if output["type"] == "websocket.close":
+            self.close_code = output.get("code")
+            raise AssertionError(f"socket closed with {self.close_code}")
+        import json
+
+        message = json.loads(output["text"])
+        self.received.append(message)
+        return message
+
+    async def until(self, kind: str, timeout: float = 3, **match: Any) -> dict[str, Any]:
+        """Read messages until one of type ``kind`` (with the given fields) arrives."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            message = await self.next(max(0.05, deadline - loop.time()))
+            if message["type"] == kind and all(message.get(k) == v for k, v in match.items()):
+                return message
+
+    async def quiet(self, timeout: float = 0.3) -> list[dict[str, Any]]:
+        """Everything that arrives within ``timeout`` (no error if nothing does)."""
+        got = []
+        while True:
+            try:
+                got.append(await self.next(timeout))
+            except asyncio.TimeoutError:
+                return got
+
+    async def closed(self, timeout: float = 3) -> int | None:
+        """Read until the server closes the socket; return the close code."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            output = await self.communicator.receive_output(max(0.05, deadline - loop.time()))
+            if output["type"] == "websocket.close":
+                self.close_code = output.get("code")
+                return self.close_code
+            import json
+
+            self.received.append(json.loads(output["text"]))
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+async def open_socket(
+    user, room_id, *, app=application, headers=None, path=None, snapshot: bool = True
+) -> Socket:
+    headers = list(headers) if headers is not None else [ORIGIN]
+    if user is not None:
+        headers.append((b"cookie", await cookie_for(user)))
+    communicator = WebsocketCommunicator(app, path or f"/ws/rooms/{room_id}/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    socket = Socket(communicator)
+    if snapshot:
+        first = await socket.next()
+        assert first["type"] == "room.snapshot", first
+    return socket
