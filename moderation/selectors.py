@@ -183,8 +183,8 @@ EVIDENCE_EVENTS = 50
 def room_evidence(*, room: Any, target_user: Any = None) -> dict[str, Any]:
     """A snapshot of ``room`` as the database knows it now, for a report's evidence.
 
-    At most three queries (the host unless loaded; stage and hands; the target's latest
-    participation) plus the live layer's recent events when it exposes
+    Two queries (stage and hands; the target's latest participation; a third for the host only
+    when they are not on stage) plus the live layer's recent events when it exposes
     ``rooms.realtime.recent_events(room_id, limit)``.
     """
     from rooms import realtime
@@ -209,7 +209,8 @@ def room_evidence(*, room: Any, target_user: Any = None) -> dict[str, Any]:
             "topic": room.topic,
             "state": room.state,
             "visibility": room.visibility,
-            "host": room.host.username,
+            "host": next((p.user.username for p in stage if p.user_id == room.host_id), None)
+            or room.host.username,
             "started_at": room.started_at.isoformat() if room.started_at else None,
             "speakers_count": room.speakers_count,
             "listeners_count": room.listeners_count,

@@ -43,8 +43,12 @@ User = get_user_model()
 # Application close code sent to every socket of a suspended or banned member.
 CLOSE_SESSION_TERMINATED = 4403
 SUSPENSION_MAX_DAYS = 365
-# The short public reason a room's members see when a sanctioned member is taken out.
-EVICTION_REASONS = {Sanction.Kind.SUSPENSION: "suspended", Sanction.Kind.BAN: "banned"}
+# The public reason codes of an eviction (rooms publish them to the room and to the member).
+# A block's eviction looks like any removal: the blocked member is never told about a block.
+# A sanction's says only that the system took the member out, not why: sanctions are not
+# announced to a room.
+EVICT_REASON_BLOCK = "removed"
+EVICT_REASON_SANCTION = "evicted"
 
 ACTION = AuditLog.Action
 
@@ -143,7 +147,9 @@ def _evict_from_rooms_moderated_by(*, moderator: Any, user: Any) -> list[str]:
         .filter(Q(host_id=moderator.pk) | Q(pk__in=moderating))
         .exclude(host_id=user.pk)
     )
-    return [str(room.pk) for room in rooms if _evict(room=room, user=user, reason="blocked")]
+    return [
+        str(room.pk) for room in rooms if _evict(room=room, user=user, reason=EVICT_REASON_BLOCK)
+    ]
 
 
 def _evict(*, room: Any, user: Any, reason: str) -> bool:
@@ -542,14 +548,14 @@ def _cut_off(*, user: Any, kind: str) -> dict[str, list[str]]:
     from rooms.models import Participant, Room
 
     present = Participant.objects.filter(user_id=user.pk, left_at__isnull=True).values("room_id")
-    reason = EVICTION_REASONS[kind]
+    reason = EVICT_REASON_SANCTION
     # A host's eviction hands the room to a co-moderator, or ends it (rooms.services rules).
     evicted = [
         str(room.pk)
         for room in Room.objects.filter(state=Room.State.LIVE, pk__in=present)
         if _evict(room=room, user=user, reason=reason)
     ]
-    run_on_commit(session_terminate_send, user_id=user.pk, reason=reason)
+    run_on_commit(session_terminate_send, user_id=user.pk, reason=kind)
     from moderation import tasks
 
     delay_on_commit(tasks.end_user_sessions, user.pk)
