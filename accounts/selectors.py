@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from accounts.models import INVITATION_CODE_ALPHABET, INVITATION_CODE_LENGTH, Invitation, User
 from audiosocial.errors import InvalidInput, NotFound
 from follows.models import Follow
+from moderation.selectors import is_restricted
 
 # One stable code and one sentence per way an invitation can be refused: the signup form, the
 # headless API and the signup link all show the same words.
@@ -70,8 +71,13 @@ def invitation_code_is_wellformed(code: str) -> bool:
 
 def invitation_check_usable(*, invitation: Invitation, email: str | None = None) -> None:
     """Raise ``InvalidInput`` with the specific reason when ``invitation`` cannot be redeemed."""
-    if invitation.revoked_at is not None or not invitation.created_by.is_active:
-        # An inviter deactivated by moderators takes their pending invitations with them.
+    if (
+        invitation.revoked_at is not None
+        or not invitation.created_by.is_active
+        or is_restricted(user_id=invitation.created_by_id)
+    ):
+        # An inviter deactivated, suspended or banned by moderators takes their pending
+        # invitations with them (spam rings recruit through their own invitations).
         raise invitation_error("invitation_revoked")
     if invitation.used_at is not None:
         raise invitation_error("invitation_used")
