@@ -27,9 +27,7 @@ def insert_path(request, monkeypatch, settings):
 
 
 def recipients(kind=K.WENT_LIVE):
-    return set(
-        Notification.objects.filter(kind=kind).values_list("recipient__username", flat=True)
-    )
+    return set(Notification.objects.filter(kind=kind).values_list("recipient__username", flat=True))
 
 
 def test_every_follower_of_the_host_gets_one_went_live_notification(insert_path):
@@ -240,3 +238,32 @@ def test_fan_out_query_count_does_not_grow_with_the_audience(
         services.room_live_fan_out(room_id=str(small.pk))
     with django_assert_num_queries(7 if insert_path == "portable" else 6):
         services.room_live_fan_out(room_id=str(large.pk))
+
+
+def test_starting_a_scheduled_room_through_the_rooms_service_notifies_after_commit(
+    django_capture_on_commit_callbacks,
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rooms.services import room_create, room_start
+
+    host = UserFactory(username="host")
+    fan, curious = UserFactory(username="fan"), UserFactory(username="curious")
+    follow(fan, host)
+    room = room_create(
+        host=host, title="Planned", scheduled_for=timezone.now() + timedelta(hours=1)
+    )
+    RoomReminder.objects.create(user=curious, room=room)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        room_start(room=room, by=host)
+        # The service returns with nothing written: the fan-out waits for the commit.
+        assert not Notification.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):  # the hook's own delay_on_commit
+        for callback in callbacks:
+            callback()
+
+    assert recipients(K.WENT_LIVE) == {"fan"}
+    assert recipients(K.ROOM_STARTING) == {"curious"}
