@@ -1,0 +1,70 @@
+"""The web form for starting a room (the web client's; the rules stay in rooms.services)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from rooms.models import Room
+
+
+class StartRoomForm(forms.Form):
+    WHEN_NOW = "now"
+    WHEN_LATER = "later"
+
+    title = forms.CharField(
+        max_length=settings.ROOM_TITLE_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "What's it about?"}),
+    )
+    topic = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: a sentence or two for people deciding whether to join.",
+    )
+    visibility = forms.ChoiceField(
+        choices=Room.Visibility.choices,
+        initial=Room.Visibility.PUBLIC,
+        widget=forms.RadioSelect,
+        label="Who may join",
+    )
+    when = forms.ChoiceField(
+        choices=[(WHEN_NOW, "Start now"), (WHEN_LATER, "Schedule for later")],
+        initial=WHEN_NOW,
+        widget=forms.RadioSelect,
+        label="When",
+    )
+    scheduled_for = forms.DateTimeField(
+        required=False,
+        label="Date and time",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    # The browser fills this with its IANA zone (static/js/start-room.js), so "19:00" means
+    # 19:00 where the host is, not on the server.
+    tz = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("when") != self.WHEN_LATER:
+            data["scheduled_for"] = None
+            return data
+        when = data.get("scheduled_for")
+        if when is None:
+            self.add_error("scheduled_for", "Choose when the room starts.")
+            return data
+        if timezone.is_naive(when):
+            when = timezone.make_aware(datetime.combine(when.date(), when.time()), self._zone())
+        data["scheduled_for"] = when
+        return data
+
+    def _zone(self) -> zoneinfo.ZoneInfo:
+        name = (self.data.get("tz") or "").strip()
+        try:
+            return zoneinfo.ZoneInfo(name) if name else zoneinfo.ZoneInfo("UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")

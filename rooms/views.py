@@ -1,0 +1,256 @@
+"""Web pages for rooms: the hallway (home), a room, starting a room, a calendar file.
+
+Every read goes through ``rooms.selectors`` / ``rooms.hallway`` and every write through
+``rooms.services``: these views only translate between HTTP and those functions, so a rule is never
+written twice (docs/web.md).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from audiosocial.errors import ApplicationError, NotFound
+from rooms import selectors
+from rooms.forms import StartRoomForm
+from rooms.hallway import SECTION_FOLLOWING, SECTION_LIVE, SECTION_UPCOMING, hallway_for
+from rooms.models import Room
+
+HALLWAY_PAGE_SIZE = 30
+
+
+def _hallway_context(request: HttpRequest) -> dict[str, Any]:
+    page = hallway_for(user=request.user, limit=HALLWAY_PAGE_SIZE)
+    sections: dict[str, list] = {SECTION_FOLLOWING: [], SECTION_UPCOMING: [], SECTION_LIVE: []}
+    for card in page.cards:
+        sections[card.section].append(card)
+    return {
+        "following": sections[SECTION_FOLLOWING],
+        "upcoming": sections[SECTION_UPCOMING],
+        "live": sections[SECTION_LIVE],
+        "more": page.next_cursor is not None,
+    }
+
+
+def hallway(request: HttpRequest) -> HttpResponse:
+    """Home: the landing page for visitors, the hallway for members.
+
+    ``?partial=1`` returns only the room sections, which static/js/hallway.js fetches to keep the
+    counts and the list live without a second rendering of the cards in JavaScript.
+    """
+    if not request.user.is_authenticated:
+        return render(request, "landing.html")
+    context = _hallway_context(request)
+    if request.GET.get("partial"):
+        return render(request, "rooms/_hallway_sections.html", context)
+    return render(request, "rooms/hallway.html", context)
+
+
+@login_required
+def room_new(request: HttpRequest) -> HttpResponse:
+    from rooms import services
+
+    form = StartRoomForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            room = services.room_create(
+                host=request.user,
+                title=data["title"],
+                topic=data["topic"],
+                visibility=data["visibility"],
+                scheduled_for=data["scheduled_for"],
+            )
+        except ApplicationError as exc:
+            _form_error(form, exc)
+        else:
+            return redirect("room-detail", room_id=room.pk)
+    return render(
+        request,
+        "rooms/new.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _form_error(form: StartRoomForm, exc: ApplicationError) -> None:
+    field = next((f for f in (exc.details or {}) if f in form.fields), None)
+    form.add_error(field, exc.message)
+
+
+def _room_or_error_page(request: HttpRequest, room_id: Any) -> Room | HttpResponse:
+    try:
+        return selectors.room_for_user(user=request.user, room_id=room_id)
+    except NotFound as exc:
+        return render(
+            request,
+            "rooms/unavailable.html",
+            {"message": exc.message, "code": exc.code},
+            status=404,
+        )
+
+
+@login_required
+def room_detail(request: HttpRequest, room_id: Any) -> HttpResponse:
+    room = _room_or_error_page(request, room_id)
+    if isinstance(room, HttpResponse):
+        return room
+    if room.state == Room.State.LIVE:
+        detail = selectors.room_detail(room=room, user=request.user)
+        return render(
+            request,
+            "rooms/room.html",
+            {
+                "room": room,
+                "detail": detail,
+                "client_config": {
+                    "room": str(room.pk),
+                    "me": {
+                        "id": request.user.pk,
+                        "username": request.user.username,
+                    },
+                    "detail": detail,
+                    "reactions": list(settings.ROOM_REACTIONS),
+                    "hallway_url": reverse("hallway"),
+                },
+            },
+        )
+    if room.state == Room.State.SCHEDULED:
+        return render(
+            request,
+            "rooms/scheduled.html",
+            {
+                "room": room,
+                "is_host": room.host_id == request.user.pk,
+                "reminded": _has_reminder(room=room, user=request.user),
+            },
+        )
+    return render(request, "rooms/ended.html", {"room": room})
+
+
+def _has_reminder(*, room: Room, user: Any) -> bool:
+    from notifications.selectors import has_reminder
+
+    return has_reminder(user_id=user.pk, room_id=room.pk)
+
+
+def _lifecycle(request: HttpRequest, room_id: Any, action: str) -> HttpResponse:
+    from rooms import services
+
+    room = _room_or_error_page(request, room_id)
+    if isinstance(room, HttpResponse):
+        return room
+    try:
+        getattr(services, f"room_{action}")(room=room, by=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("room-detail", room_id=room.pk)
+
+
+@login_required
+@require_POST
+def room_start(request: HttpRequest, room_id: Any) -> HttpResponse:
+    return _lifecycle(request, room_id, "start")
+
+
+@login_required
+@require_POST
+def room_cancel(request: HttpRequest, room_id: Any) -> HttpResponse:
+    return _lifecycle(request, room_id, "cancel")
+
+
+@login_required
+@require_POST
+def room_remind(request: HttpRequest, room_id: Any) -> HttpResponse:
+    """Toggle "remind me" for a scheduled room (notifications owns the reminder)."""
+    from notifications import services as notification_services
+
+    room = _room_or_error_page(request, room_id)
+    if isinstance(room, HttpResponse):
+        return room
+    try:
+        if request.POST.get("remind") == "off":
+            notification_services.room_reminder_clear(user=request.user, room_id=room.pk)
+            messages.success(request, "Reminder removed.")
+        else:
+            notification_services.room_reminder_set(user=request.user, room_id=room.pk)
+            messages.success(request, "We'll remind you before it starts.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("room-detail", room_id=room.pk)
+
+
+def _ics_text(value: str) -> str:
+    # RFC 5545 §3.3.11: backslash, semicolon, comma and newlines are escaped in TEXT values.
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def _ics_fold(line: str) -> str:
+    # Lines longer than 75 octets are folded with CRLF + one space (RFC 5545 §3.1), never inside
+    # a UTF-8 sequence.
+    out, current = [], b""
+    for char in line:
+        encoded = char.encode("utf-8")
+        if len(current) + len(encoded) > (75 if not out else 74):
+            out.append(current.decode("utf-8"))
+            current = b""
+        current += encoded
+    out.append(current.decode("utf-8"))
+    return "\r\n ".join(out)
+
+
+@login_required
+def room_calendar(request: HttpRequest, room_id: Any) -> HttpResponse:
+    """An iCalendar file for a scheduled room, for the member's own calendar."""
+    room = _room_or_error_page(request, room_id)
+    if isinstance(room, HttpResponse):
+        return room
+    if room.scheduled_for is None:
+        return render(
+            request,
+            "rooms/unavailable.html",
+            {"message": "This room has no scheduled time.", "code": "not_scheduled"},
+            status=404,
+        )
+    start = room.scheduled_for.astimezone(UTC)
+    end = start + timedelta(hours=1)
+    url = request.build_absolute_uri(reverse("room-detail", args=[room.pk]))
+    stamp = (room.updated_at or room.created_at).astimezone(UTC)
+    description = f"{room.topic}\n\n{url}" if room.topic else url
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//audiosocial//rooms//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:room-{room.pk}@{request.get_host().split(':')[0]}",
+        f"DTSTAMP:{stamp.strftime('%Y%m%dT%H%M%SZ')}",
+        f"DTSTART:{start.strftime('%Y%m%dT%H%M%SZ')}",
+        f"DTEND:{end.strftime('%Y%m%dT%H%M%SZ')}",
+        f"SUMMARY:{_ics_text(room.title)}",
+        f"DESCRIPTION:{_ics_text(description)}",
+        f"URL:{url}",
+        "STATUS:CANCELLED" if room.state == Room.State.CANCELLED else "STATUS:CONFIRMED",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    body = "\r\n".join(_ics_fold(line) for line in lines) + "\r\n"
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="room-{room.pk}.ics"'
+    return response
