@@ -9,9 +9,20 @@ from typing import Any
 import pytest
 from django.apps import apps
 
+from audiosocial.celery import app as celery_app
 from moderation.permissions import ensure_moderators_group
 from rooms import services as room_services
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _inline_tasks():
+    # With REDIS_URL the project enqueues to a real broker; these tests check what the tasks do
+    # (session cleanup, the reporter's notification, expiry), so they run inline.
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture
