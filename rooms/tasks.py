@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audiosocial.errors import ApplicationError
 from rooms import services
+from rooms.audio.tasks import audio_reconcile  # noqa: F401 - registers rooms.audio_reconcile
 from rooms.models import Room
 from rooms.selectors import expired_scheduled_rooms, idle_live_rooms
 

@@ -165,3 +165,32 @@ def janus(janus_server, settings):
         janus_server.start()
     janus_server.apply(settings)
     return janus_server
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Every room event published during the test, in order (replaces the delivery layer)."""
+    import threading
+
+    from rooms import realtime
+
+    events: list[tuple[str, dict]] = []
+    lock = threading.Lock()
+
+    def capture(room_id, event):
+        with lock:
+            events.append((str(room_id), dict(event)))
+
+    monkeypatch.setattr(realtime, "publish_room_event", capture)
+    return events
+
+
+@pytest.fixture
+async def audio(janus, settings):
+    """Real Janus + hooks on + this process's signalling hub torn down after the test."""
+    from rooms.audio import hooks, signalling
+
+    settings.AUDIO_HOOKS_ENABLED = True
+    yield janus
+    await signalling.shutdown()
+    hooks.wait_idle()
