@@ -97,7 +97,7 @@ class ReportInputSerializer(serializers.Serializer):
 # --- Views -------------------------------------------------------------------------------------
 
 _ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Bad input (e.g. blocking yourself)."),
+    400: OpenApiResponse(ErrorSerializer, description="Bad input; `code` says which."),
     401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
     404: OpenApiResponse(ErrorSerializer, description="No such member."),
 }
