@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -14,8 +14,8 @@ from accounts.models import Invitation, User
 from audiosocial.errors import ApplicationError
 
 
-class MemberCreationForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+class MemberCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("username", "email")
 
@@ -61,6 +61,15 @@ class UserAdmin(DjangoUserAdmin):
     raw_id_fields = ("nominated_by",)
     readonly_fields = ("invited_by_chain", "invitations_left", "last_login", "date_joined")
     inlines = [InvitationInline]
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         ("Profile", {"fields": ("display_name", "email", "bio", "avatar")}),

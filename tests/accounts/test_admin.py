@@ -89,3 +89,33 @@ def test_invitation_admin_search_and_revoke_action(staff_client):
 def test_invitation_admin_is_staff_only(client, db):
     client.force_login(UserFactory())
     assert client.get("/admin/accounts/invitation/").status_code == 302
+
+
+def test_user_admin_add_page_creates_member(staff_client):
+    assert staff_client.get("/admin/accounts/user/add/").status_code == 200
+    response = staff_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "added",
+            "email": "added@example.test",
+            "password1": "a long passphrase 123",
+            "password2": "a long passphrase 123",
+            "usable_password": "true",
+            "invitations_sent-TOTAL_FORMS": 0,
+            "invitations_sent-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    duplicate = staff_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "ADDED",
+            "password1": "a long passphrase 123",
+            "password2": "a long passphrase 123",
+            "usable_password": "true",
+            "invitations_sent-TOTAL_FORMS": 0,
+            "invitations_sent-INITIAL_FORMS": 0,
+        },
+    )
+    assert duplicate.status_code == 200
+    assert "username" in duplicate.context["adminform"].form.errors

@@ -270,3 +270,21 @@ def test_invitations_page_cannot_revoke_someone_elses(client, inviter):
     assert client.post(f"/invitations/{theirs.code}/revoke/").status_code == 404
     theirs.refresh_from_db()
     assert theirs.revoked_at is None
+
+
+@pytest.mark.parametrize("count", [1, 12])
+def test_invitations_list_query_count_does_not_grow(member_api, count, settings):
+    settings.INVITATIONS_PER_MEMBER = 100
+    me = member_api.user
+    for n in range(count):
+        used = InvitationFactory(created_by=me)
+        invitation_redeem(code=used.code, user=new_user(f"joined{n}", f"j{n}@example.test"))
+        InvitationFactory(created_by=me)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        body = member_api.get("/api/invitations/").json()
+    assert len(body["invitations"]) == 2 * count and len(body["joined"]) == count
+    # quota count + invitations with their users + members who joined
+    assert len(queries) == 3, [q["sql"] for q in queries]
