@@ -572,6 +572,21 @@ def participant_leave(*, room: Room, user: User) -> None:
 
 
 @transaction.atomic
+def participant_leave_if_stale(*, room: Room, user: User, seen_before: datetime) -> bool:
+    """Presence sweep: ``user`` leaves unless seen since ``seen_before``. Re-checked under the
+    room lock, so a heartbeat that lands between the sweep's scan and this call keeps them in."""
+    _lock(room)
+    participant = _active(room, user)
+    if participant is None:
+        return False
+    last_seen = participant.last_seen_at or participant.joined_at
+    if last_seen >= seen_before:
+        return False
+    _close(room, participant, removed=False, reason="left")
+    return True
+
+
+@transaction.atomic
 def participant_remove(*, room: Room, by: User, user: User) -> None:
     """Remove someone from the room (moderators); they cannot rejoin it."""
     _lock(room)

@@ -90,8 +90,10 @@ def leave_stale_participants(*, seen_before) -> int:
     left = 0
     for participant in stale:
         try:
-            services.participant_leave(room=participant.room, user=participant.user)
-            left += 1
+            if services.participant_leave_if_stale(
+                room=participant.room, user=participant.user, seen_before=seen_before
+            ):
+                left += 1
         except ApplicationError as exc:
             logger.info("presence sweep skipped %s: %s", participant.pk, exc.code)
     return left

@@ -114,3 +114,22 @@ def test_leave_stale_participants_hands_over_and_keeps_counts():
     assert tasks.leave_stale_participants(seen_before=now - timedelta(minutes=1)) == 1
     room.refresh_from_db()
     assert room.host_id == mod.pk and room.listeners_count == 1 and room.speakers_count == 1
+
+
+def test_a_participant_seen_after_the_sweeps_scan_stays():
+    from rooms import services
+
+    room = live_room()
+    listener = UserFactory()
+    seat(room, listener)
+    cutoff = timezone.now() - timedelta(minutes=1)
+    Participant.objects.filter(room=room, user=listener).update(last_seen_at=timezone.now())
+    assert (
+        services.participant_leave_if_stale(room=room, user=listener, seen_before=cutoff) is False
+    )
+    Participant.objects.filter(room=room, user=listener).update(
+        last_seen_at=cutoff - timedelta(seconds=1)
+    )
+    assert services.participant_leave_if_stale(room=room, user=listener, seen_before=cutoff) is True
+    room.refresh_from_db()
+    assert room.listeners_count == 0
