@@ -25,6 +25,13 @@ def _inline_tasks():
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _no_janus(settings):
+    # The services still call the audio hooks (``audio_calls`` records them); the hooks' Janus
+    # work is switched off here, as no Janus runs for these tests (tests/audio/ covers it).
+    settings.AUDIO_HOOKS_ENABLED = False
+
+
 @pytest.fixture
 def moderators_group(db):
     # The migration created it; ensure again so a flush by a transactional test cannot lose it.

@@ -98,3 +98,31 @@ async def test_a_warning_leaves_sockets_open():
         pass
     assert reply["id"] == 2
     await socket.disconnect()
+
+
+async def test_suspension_closes_the_members_room_socket_and_takes_them_out_of_the_room(settings):
+    from rooms import services as room_services
+    from rooms.consumers import CLOSE_FORBIDDEN
+    from rooms.models import Participant
+
+    settings.AUDIO_HOOKS_ENABLED = False
+    settings.ROOM_DISCONNECT_GRACE_SECONDS = 0.2
+    member, moderator, cookie = await signed_in_member_and_moderator()
+    host = await database_sync_to_async(UserFactory)()
+    room = await database_sync_to_async(room_services.room_create)(host=host, title="Live")
+    socket = WebsocketCommunicator(
+        application, f"/ws/rooms/{room.pk}/", headers=[ORIGIN, (b"cookie", cookie)]
+    )
+    connected, _ = await socket.connect()
+    assert connected
+    in_room = Participant.objects.filter(room=room, user=member, left_at__isnull=True)
+    assert await database_sync_to_async(in_room.exists)()
+
+    await database_sync_to_async(services.sanction_apply)(
+        user=member, kind="ban", reason="Raid organiser", by=moderator
+    )
+
+    assert await closed_with(socket) == CLOSE_FORBIDDEN == 4403
+    assert not await database_sync_to_async(in_room.exists)()
+    left = await database_sync_to_async(Participant.objects.get)(room=room, user=member)
+    assert left.removed
