@@ -241,7 +241,6 @@ class AuditLog(models.Model):
         SANCTION_LIFT = "sanction.lift", "Sanction lifted"
         SANCTION_EXPIRE = "sanction.expire", "Suspension expired"
         ROOM_END = "room.end", "Live room ended by a moderator"
-        PARTICIPANT_EVICT = "participant.evict", "Member removed from a live room"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

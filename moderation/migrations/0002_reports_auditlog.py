@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name='AuditLog',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('block.create', 'Member blocked a member'), ('block.delete', 'Member unblocked a member'), ('report.create', 'Report filed'), ('report.merge', 'Report merged into an open one'), ('report.assign', 'Report assigned'), ('report.resolve', 'Report resolved'), ('report.dismiss', 'Report dismissed'), ('sanction.apply', 'Sanction applied'), ('sanction.lift', 'Sanction lifted'), ('sanction.expire', 'Suspension expired'), ('room.end', 'Live room ended by a moderator'), ('participant.evict', 'Member removed from a live room')], max_length=32)),
+                ('action', models.CharField(choices=[('block.create', 'Member blocked a member'), ('block.delete', 'Member unblocked a member'), ('report.create', 'Report filed'), ('report.merge', 'Report merged into an open one'), ('report.assign', 'Report assigned'), ('report.resolve', 'Report resolved'), ('report.dismiss', 'Report dismissed'), ('sanction.apply', 'Sanction applied'), ('sanction.lift', 'Sanction lifted'), ('sanction.expire', 'Suspension expired'), ('room.end', 'Live room ended by a moderator')], max_length=32)),
                 ('reason', models.TextField(blank=True)),
                 ('data', models.JSONField(blank=True, default=dict)),
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),

@@ -46,12 +46,23 @@ def test_blocking_twice_changes_nothing_and_audits_once():
 
 
 def test_block_evicts_blocked_member_from_the_blockers_live_room_and_its_audio(
-    django_capture_on_commit_callbacks, audio_calls
+    django_capture_on_commit_callbacks, audio_calls, monkeypatch
 ):
+    from rooms import realtime
+
+    events = []
+    publish = realtime.publish_room_event
+
+    def record(room_id, event):
+        events.append(event)
+        return publish(room_id, event)
+
+    monkeypatch.setattr(realtime, "publish_room_event", record)
     host, troll, bystander = UserFactory(), UserFactory(), UserFactory()
     room = live_room(host)
     join(room, troll, bystander)
     troll_part = active(room, troll)
+    events.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
         services.block_create(blocker=host, blocked=troll)
@@ -68,6 +79,10 @@ def test_block_evicts_blocked_member_from_the_blockers_live_room_and_its_audio(
     ) in audio_calls
     audit = AuditLog.objects.get(action="block.create")
     assert audit.data["evicted_from_rooms"] == [str(room.pk)]
+    # Private: the room and the troll see an ordinary removal, never the word "block".
+    assert {e["type"] for e in events} >= {"participant.left", "removed"}
+    assert all(e.get("reason") == "removed" for e in events if "reason" in e)
+    assert "block" not in str(events).lower()
 
 
 def test_block_by_a_room_moderator_evicts_and_refuses_rejoining():
