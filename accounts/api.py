@@ -126,14 +126,7 @@ class InvitationCreateInput(serializers.Serializer):
 
 
 class MemberAPIView(APIView):
-    """Members only: an anonymous request is answered 401, not 403.
-
-    DRF answers 403 when the first authentication class offers no ``WWW-Authenticate``
-    challenge, which allauth's ``X-Session-Token`` class does not; naming the header is one.
-    """
-
-    def get_authenticate_header(self, request) -> str:
-        return 'Session-Token header="X-Session-Token"'
+    """Members only: anonymous requests get 401 (audiosocial.authentication names the challenge)."""
 
 
 def _own_profile(request: Request) -> dict:
