@@ -222,3 +222,20 @@ def test_a_banned_member_cannot_be_banned_twice_and_a_lifted_sanction_not_lifted
         "sanction.apply",
         "sanction.lift",
     ]
+
+
+def test_suspended_member_cannot_sign_in_through_the_headless_api(moderator):
+    member = UserFactory(username="appuser")
+
+    def login():
+        return Client().post(
+            "/_allauth/app/v1/auth/login",
+            {"username": "appuser", "password": PASSWORD},
+            content_type="application/json",
+        )
+
+    assert login().status_code == 200
+    suspend(member, moderator)
+    refused = login()
+    assert refused.status_code == 400
+    assert "session_token" not in refused.content.decode()
