@@ -355,3 +355,22 @@ def test_audit_log_is_read_only_even_for_moderators(moderator):
     )
     entry.refresh_from_db()
     assert entry.reason == ""
+
+
+def test_queue_page_query_count_does_not_grow_with_the_queue(moderator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = admin_client(moderator)
+    changelist = reverse("admin:moderation_report_changelist")
+    room = live_room(UserFactory())
+    counts = []
+    for size in (2, 12):
+        for _ in range(size):
+            services.report_create(
+                reporter=UserFactory(), category="hate", target_user=UserFactory(), target_room=room
+            )
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(changelist).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
