@@ -600,7 +600,8 @@ def participant_remove(*, room: Room, by: User, user: User) -> None:
 @transaction.atomic
 def participant_evict(*, room: Room, user: User, reason: str) -> Participant | None:
     """The system removes ``user`` (a block with the host, a ban): same effects as a removal,
-    no permission check. ``reason`` is a short public code such as ``blocked`` or ``banned``.
+    no permission check. ``reason`` is a short public code that goes into the room's events, so it
+    must not disclose a block (moderation passes ``removed`` for blocks, ``evicted`` for sanctions).
     Returns the closed participation, or None if the user was not in the room."""
     _lock(room)
     if room.state != State.LIVE:
