@@ -87,6 +87,8 @@ class RoomConsumer(JsonConsumer):
         self._joined = False
         self._left = False
         self._group: str | None = None
+        self._busy = False
+        self._pending_close: int | None = None
         loop = asyncio.get_running_loop()
         self._tokens = FLOOD_BURST
         self._tokens_at = loop.time()
@@ -183,6 +185,9 @@ class RoomConsumer(JsonConsumer):
     async def close_after(self, seq: int, *, code: int) -> None:
         if self._backlog is not None:
             self._backlog.append((seq, code))
+        elif self._busy:
+            # A command of this socket caused it (``room.end``): its ack goes out first.
+            self._pending_close = code
         else:
             await self.close(code=code)
 
@@ -235,7 +240,13 @@ class RoomConsumer(JsonConsumer):
                 details={"retry_after_seconds": 1},
             )
             return
-        await super().receive(text_data=text_data, bytes_data=bytes_data)
+        self._busy = True
+        try:
+            await super().receive(text_data=text_data, bytes_data=bytes_data)
+        finally:
+            self._busy = False
+        if self._pending_close is not None:
+            await self.close(code=self._pending_close)
 
     async def receive_message(self, content: dict[str, Any]) -> None:
         if not getattr(self, "_joined", False):

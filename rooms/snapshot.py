@@ -23,7 +23,8 @@ def room_snapshot(*, room: Room, user: Any) -> dict[str, Any]:
     which is harmless because every event carries the new state, not a difference to apply twice.
     """
     seq = realtime.current_seq(room.pk)
-    room.refresh_from_db()
+    # Fresh state (a ``hello`` may come long after connect), host loaded in the same query.
+    room = Room.objects.select_related("host").get(pk=room.pk)
     detail = room_detail(room=room, user=user)
     talking = realtime.talking_user_ids(room.pk)
     participants = detail.pop("participants")

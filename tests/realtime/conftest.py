@@ -24,6 +24,16 @@ def _fast_windows(settings):
     settings.ROOM_REACTION_WINDOW_SECONDS = 0.1
 
 
+@pytest.fixture(autouse=True)
+def _no_janus(monkeypatch):
+    """These tests are about the socket, not the AudioBridge: the services' audio hooks (which
+    talk to Janus from a worker thread) do nothing here; tests/audio covers them for real."""
+    from rooms.audio import hooks
+
+    for name in ("room_went_live", "room_ended", "participant_left", "participant_changed"):
+        monkeypatch.setattr(hooks, name, lambda **kwargs: None)
+
+
 @database_sync_to_async
 def make_user(**kwargs: Any):
     return UserFactory(**kwargs)
@@ -53,8 +63,8 @@ class Socket:
     async def send(self, **message: Any) -> None:
         await self.communicator.send_json_to(message)
 
-    async def next(self, timeout: float = 3) -> dict[str, Any]:
-        output = await self.communicator.receive_output(timeout)
+    async def next(self, wait: float = 3) -> dict[str, Any]:
+        output = await self.communicator.receive_output(wait)
         if output["type"] == "websocket.close":
             self.close_code = output.get("code")
             raise AssertionError(f"socket closed with {self.close_code}")
@@ -64,28 +74,35 @@ class Socket:
         self.received.append(message)
         return message
 
-    async def until(self, kind: str, timeout: float = 3, **match: Any) -> dict[str, Any]:
+    async def until(self, kind: str, wait: float = 3, **match: Any) -> dict[str, Any]:
         """Read messages until one of type ``kind`` (with the given fields) arrives."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + wait
         while True:
             message = await self.next(max(0.05, deadline - loop.time()))
             if message["type"] == kind and all(message.get(k) == v for k, v in match.items()):
                 return message
 
-    async def quiet(self, timeout: float = 0.3) -> list[dict[str, Any]]:
-        """Everything that arrives within ``timeout`` (no error if nothing does)."""
-        got = []
+    async def until_any(self, kinds: tuple[str, ...], wait: float = 3) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
         while True:
-            try:
-                got.append(await self.next(timeout))
-            except asyncio.TimeoutError:
-                return got
+            message = await self.next(max(0.05, deadline - loop.time()))
+            if message["type"] in kinds:
+                return message
 
-    async def closed(self, timeout: float = 3) -> int | None:
+    async def quiet(self, wait: float = 0.3) -> list[dict[str, Any]]:
+        """Everything that arrives within ``wait`` (no error if nothing does)."""
+        got = []
+        # receive_nothing, not a timed receive: a receive that times out cancels the app.
+        while not await self.communicator.receive_nothing(wait):
+            got.append(await self.next())
+        return got
+
+    async def closed(self, wait: float = 3) -> int | None:
         """Read until the server closes the socket; return the close code."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + wait
         while True:
             output = await self.communicator.receive_output(max(0.05, deadline - loop.time()))
             if output["type"] == "websocket.close":
