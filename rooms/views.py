@@ -19,12 +19,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audiosocial.errors import ApplicationError, NotFound
+from follows.selectors import followee_ids
 from rooms import selectors
 from rooms.forms import StartRoomForm
 from rooms.hallway import SECTION_FOLLOWING, SECTION_LIVE, SECTION_UPCOMING, hallway_for
 from rooms.models import Room
 
 HALLWAY_PAGE_SIZE = 30
+FOLLOWEES_IN_PAGE = 5000
 
 
 def _hallway_context(request: HttpRequest) -> dict[str, Any]:
@@ -118,6 +120,12 @@ def room_detail(request: HttpRequest, room_id: Any) -> HttpResponse:
                         "username": request.user.username,
                     },
                     "detail": detail,
+                    # The audience lists people you follow first.
+                    "followees": list(
+                        followee_ids(user_id=request.user.pk).values_list("followee_id", flat=True)[
+                            :FOLLOWEES_IN_PAGE
+                        ]
+                    ),
                     "reactions": list(settings.ROOM_REACTIONS),
                     "hallway_url": reverse("hallway"),
                 },

@@ -101,7 +101,8 @@ export class ReconnectingSocket {
     return true;
   }
 
-  /** Send and wait for the matching ack (resolves) or error (rejects with SocketError). */
+  /** Send and wait for the reply carrying the same id: resolves with it, or rejects with a
+   * SocketError for an `error` reply, a timeout or a closed connection. */
   request(message, timeout = REQUEST_TIMEOUT_MS) {
     const id = `c${this.nextId++}`;
     return new Promise((resolve, reject) => {
@@ -121,7 +122,7 @@ export class ReconnectingSocket {
     if (message.id === undefined || message.id === null) return;
     const entry = this.pending.get(message.id);
     if (!entry) return;
-    if (message.type !== "ack" && message.type !== "error") return;
+    // The reply is an `ack`, an `error`, or a typed answer (`audio.answer`, `room.snapshot`).
     this.pending.delete(message.id);
     clearTimeout(entry.timer);
     if (message.type === "error") {
