@@ -74,6 +74,19 @@ class RoomConsumer(JsonConsumer):
     # Which hub delivers this socket's events; tests pass one per simulated process.
     hub: realtime.RoomHub | None = None
 
+    def __init__(
+        self,
+        *args: Any,
+        hub: realtime.RoomHub | None = None,
+        channel_layer_alias: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if hub is not None:
+            self.hub = hub
+        if channel_layer_alias is not None:
+            self.channel_layer_alias = channel_layer_alias
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def connect(self) -> None:

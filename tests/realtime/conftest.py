@@ -83,6 +83,13 @@ class Socket:
             if message["type"] == kind and all(message.get(k) == v for k, v in match.items()):
                 return message
 
+    async def seen(self, kind: str, wait: float = 3, **match: Any) -> dict[str, Any]:
+        """Like ``until``, but an already received message counts too."""
+        for message in self.received:
+            if message["type"] == kind and all(message.get(k) == v for k, v in match.items()):
+                return message
+        return await self.until(kind, wait, **match)
+
     async def until_any(self, kinds: tuple[str, ...], wait: float = 3) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
