@@ -52,8 +52,25 @@ def enabled() -> bool:
     return bool(getattr(settings, "AUDIO_HOOKS_ENABLED", True))
 
 
+def shared_memory_database() -> bool:
+    """True on the test suite's in-memory SQLite database.
+
+    Its shared cache locks whole tables and fails at once (``database table is locked``) instead
+    of waiting, so on it audio work stays on the calling thread. Everywhere else (PostgreSQL, a
+    SQLite file with its busy timeout) it runs on the worker thread.
+    """
+    connection = connections["default"]
+    return connection.vendor == "sqlite" and connection.is_in_memory_db()
+
+
 def submit(func: Callable[..., Any], *args: Any) -> Future | None:
     if not enabled():
+        return None
+    if shared_memory_database():
+        try:
+            func(*args)
+        except Exception:  # noqa: BLE001 - same contract as the worker: never raise
+            logger.exception("audio hook %s%r failed", getattr(func, "__name__", func), args)
         return None
     return _pool().submit(_job, func, *args)
 

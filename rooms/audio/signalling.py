@@ -59,6 +59,7 @@ from rooms.audio.errors import (
     JanusRequestError,
     JanusUnavailable,
 )
+from rooms.audio.hooks import shared_memory_database
 from rooms.audio.plugin import AudioBridgePlugin, janus_errors
 from rooms.models import Participant, Room
 
@@ -269,6 +270,8 @@ def _after_join(room_id: str, member: bridge.Member) -> None:
 
 async def _in_thread(func: Any, *args: Any) -> Any:
     """Database + Janus work off the event loop, in a thread that closes its connections."""
+    if shared_memory_database():
+        return await database_sync_to_async(func)(*args)
 
     def run() -> Any:
         try:
