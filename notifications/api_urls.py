@@ -16,5 +16,5 @@ urlpatterns = [
         api.MuteApi.as_view(),
         name="api-user-mute-notifications",
     ),
-    path("rooms/<uuid:room_id>/remind/", api.RoomRemindApi.as_view(), name="api-room-remind"),
+    path("rooms/<str:room_id>/remind/", api.RoomRemindApi.as_view(), name="api-room-remind"),
 ]

@@ -24,26 +24,42 @@ class Notification(models.Model):
         INVITATION_ACCEPTED = "invitation_accepted", "Someone joined with your invitation"
         REPORT_RESOLVED = "report_resolved", "Your report was reviewed"
 
+    # No index of its own: the (recipient, dedupe_key) unique index starts with it.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     kind = models.CharField(max_length=32, choices=Kind.choices)
+    # actor and room: indexed, but without a database constraint. A fan-out writes 100,000 rows
+    # naming the same actor and room, and PostgreSQL's per-row referential check on those two
+    # columns cost ~40% of the whole insert (measured, docs/benchmarks.md). Deleting a member or
+    # a room still sets null / cascades: Django's collector does it, through these indexes.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
     )
     room = models.ForeignKey(
-        "rooms.Room", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "rooms.Room",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
     )
+    # Set only by a few kinds: a partial index (below) keeps the fan-out's NULLs out of it.
     target_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="+",
+        db_index=False,
     )
     # A plain id rather than a foreign key: moderation's Report may change shape independently,
     # and a reporter must keep the "your report was reviewed" notice whatever happens to it.
@@ -86,6 +102,11 @@ class Notification(models.Model):
                 fields=["recipient"],
                 condition=Q(read_at__isnull=True),
                 name="notif_recipient_unread",
+            ),
+            models.Index(
+                fields=["target_user"],
+                condition=Q(target_user__isnull=False),
+                name="notif_target_user",
             ),
         ]
 

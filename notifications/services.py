@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ from rooms.selectors import room_for_user
 
 User = get_user_model()
 K = Notification.Kind
+logger = logging.getLogger(__name__)
 
 REMINDER_LEAD = timedelta(minutes=10)
 REPORT_CLOSED = (Report.Status.RESOLVED, Report.Status.DISMISSED)
@@ -140,20 +143,31 @@ def deliver(*, spec: NotificationSpec, recipient_ids: Sequence[int]) -> int:
             created_at=now,
         )
     )
-    # Members with an open socket go first: their notice is what a person is waiting to see.
+    # Members with an open socket go first, in chunks of their own: their notice is what a
+    # person is waiting to see, and it should not wait behind thousands of offline rows.
     online = presence.online_user_ids() if len(recipient_ids) > 1 else set()
-    ordered = [i for i in recipient_ids if i in online] + [
-        i for i in recipient_ids if i not in online
-    ]
+    first = [i for i in recipient_ids if i in online]
+    rest = [i for i in recipient_ids if i not in online] if first else list(recipient_ids)
     size = fanout_chunk_size()
+    chunks = [part[i : i + size] for part in (first, rest) for i in range(0, len(part), size)]
+    started = time.monotonic()
     created = 0
-    for start in range(0, len(ordered), size):
-        chunk = ordered[start : start + size]
+    for chunk in chunks:
         with transaction.atomic():
             rows = _insert_chunk(spec=spec, recipient_ids=chunk, now=now)
             if rows:
                 run_on_commit(push_created, rows=rows, template=template)
         created += len(rows)
+    if len(recipient_ids) > 1:
+        logger.info(
+            "%s: %d recipients (%d online), %d new rows in %d chunks, %.3f s",
+            spec.dedupe_key,
+            len(recipient_ids),
+            len(first),
+            created,
+            len(chunks),
+            time.monotonic() - started,
+        )
     return created
 
 

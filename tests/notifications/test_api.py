@@ -254,3 +254,8 @@ def test_remind_me_refusals():
     response = api(me).post("/api/rooms/00000000-0000-0000-0000-000000000000/remind/")
     assert response.status_code == 404
     assert not RoomReminder.objects.exists()
+
+
+def test_remind_me_with_a_malformed_room_id_is_a_json_404():
+    response = api(UserFactory()).post("/api/rooms/not-a-uuid/remind/")
+    assert (response.status_code, response.json()["code"]) == (404, "room_not_found")

@@ -267,3 +267,33 @@ def test_starting_a_scheduled_room_through_the_rooms_service_notifies_after_comm
 
     assert recipients(K.WENT_LIVE) == {"fan"}
     assert recipients(K.ROOM_STARTING) == {"curious"}
+
+
+def test_members_with_an_open_socket_are_written_first_in_chunks_of_their_own(
+    insert_path, settings, monkeypatch
+):
+    from notifications import presence
+
+    settings.NOTIFICATIONS_FANOUT_CHUNK_SIZE = 3
+    host = UserFactory()
+    followers = [UserFactory() for _ in range(8)]
+    for f in followers:
+        follow(f, host)
+    online = {followers[2].pk, followers[6].pk}
+    for user_id in online:
+        presence.socket_opened(user_id)
+    room = make_room(host)
+    chunks = []
+    real_insert = services._insert_chunk
+
+    def spy(**kwargs):
+        chunks.append(set(kwargs["recipient_ids"]))
+        return real_insert(**kwargs)
+
+    monkeypatch.setattr(services, "_insert_chunk", spy)
+
+    services.room_live_fan_out(room_id=str(room.pk))
+
+    assert chunks[0] == online
+    assert [len(c) for c in chunks] == [2, 3, 3]
+    assert Notification.objects.count() == 8
