@@ -50,7 +50,8 @@ function connectBell() {
         setUnread(message.unread_count);
         const n = message.notification || {};
         announce(n.text);
-        if (!document.body.dataset.noToasts) toast(n);
+        // In the room it is about, the room page says it better (an invitation banner).
+        if (!(n.room && n.room.id === document.body.dataset.room)) toast(n);
         window.dispatchEvent(new CustomEvent("audiosocial:notification", { detail: n }));
       }
     },

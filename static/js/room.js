@@ -442,6 +442,8 @@ function renderControls() {
     const needed = button.dataset.requires.split(" ");
     button.hidden = !needed.some((action) => state.can(action));
   }
+  const moreToggle = ui.controls.querySelector("[data-more-toggle]");
+  moreToggle.hidden = ![...ui.controls.querySelectorAll("[data-more] [data-requires]")].some((b) => !b.hidden);
   const me = state.me;
   if (!me) return;
   // Mic: the member's own mute; a moderator's mute wins until lifted.
@@ -642,6 +644,40 @@ function openInvite() {
   dialog.showModal();
   form.elements.username.focus();
 }
+
+// --- trays (phones): reactions and "More" fold into panels above the control bar ----------
+
+function closeTrays(except) {
+  for (const toggle of root.querySelectorAll("[data-tray-toggle]")) {
+    const tray = document.getElementById(toggle.dataset.trayToggle);
+    if (tray === except) continue;
+    tray.classList.remove("open");
+    toggle.setAttribute("aria-expanded", "false");
+  }
+}
+
+root.addEventListener("click", (event) => {
+  const toggle = event.target.closest("[data-tray-toggle]");
+  if (toggle) {
+    const tray = document.getElementById(toggle.dataset.trayToggle);
+    const open = !tray.classList.contains("open");
+    closeTrays(tray);
+    tray.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) tray.querySelector("button:not([hidden])")?.focus();
+    return;
+  }
+  if (!event.target.closest(".tray")) closeTrays();
+  else if (event.target.closest(".tray.more button")) closeTrays();
+});
+
+root.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const tray = event.target.closest?.(".tray.open");
+  if (!tray) return;
+  closeTrays();
+  root.querySelector(`[data-tray-toggle="${tray.id}"]`)?.focus();
+});
 
 root.addEventListener("click", async (event) => {
   const personButton = event.target.closest("[data-person]");
