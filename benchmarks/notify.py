@@ -327,7 +327,7 @@ def main(args: argparse.Namespace) -> None:
                         f"bench-notify-{os.getpid()}@%h",
                     ],
                     cwd=ROOT,
-                    env=env,
+                    env=dict(env, LOG_LEVEL="INFO"),
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
@@ -400,14 +400,11 @@ def main(args: argparse.Namespace) -> None:
         got = [r for r in received if r is not None]
         latencies = [r["at"] - t0 for r in got]
         wrong = [r for r in got if r["kind"] != "went_live" or r["unread_count"] != 1]
-        task_line = next(
-            (
-                ln
-                for ln in worker_log.read_text().splitlines()
-                if "room_live_fan_out" in ln and "succeeded" in ln
-            ),
-            "",
-        )
+        worker_lines = [
+            ln.split("]", 1)[-1].strip()
+            for ln in worker_log.read_text().splitlines()
+            if ("room_live_fan_out" in ln and "succeeded" in ln) or str(room.pk) in ln
+        ]
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -426,7 +423,8 @@ def main(args: argparse.Namespace) -> None:
         f"all {rows:,} rows exist: {t_rows:.2f} s after the request was sent "
         f"({t_rows / anchor_first:.1f}x the anchor)"
     )
-    print(f"worker: {task_line.split(']:')[-1].strip() if task_line else '(no log line)'}")
+    for line in worker_lines:
+        print(f"worker: {line}")
     if latencies:
         print(
             f"sockets: {len(got):,}/{len(received):,} received theirs; after the request: "

@@ -77,7 +77,13 @@ def online_among(user_ids: Iterable[int]) -> set[int]:
     client = _redis()
     if client is None:
         return {user_id for user_id in ids if _local.get(user_id, 0) > 0}
-    values = client.hmget(_key(), [str(i) for i in ids])
+    # Ask about whichever set is smaller: the chunk's members, or everyone online. A fan-out to
+    # 100,000 with 1,000 online reads the 1,000 once per chunk instead of 5,000 absent fields.
+    key = _key()
+    if client.hlen(key) <= len(ids):
+        wanted = set(ids)
+        return {int(k) for k, v in client.hgetall(key).items() if int(v) > 0 and int(k) in wanted}
+    values = client.hmget(key, [str(i) for i in ids])
     return {user_id for user_id, v in zip(ids, values, strict=True) if v is not None and int(v) > 0}
 
 
