@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from follows import views
+
+urlpatterns = [
+    path("@<str:username>/follow/", views.follow_toggle, name="follow"),
+    path("@<str:username>/block/", views.block_toggle, name="block"),
+    path("@<str:username>/report/", views.report_member, name="report-member"),
+    path("@<str:username>/followers/", views.followers_page, name="followers"),
+    path("@<str:username>/following/", views.following_page, name="following"),
+]

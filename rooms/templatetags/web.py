@@ -100,3 +100,15 @@ def unread_notifications(context: template.Context) -> int:
 def minus_len(total: int, shown: Any) -> int:
     """How many of ``total`` are not in ``shown`` ("and 3 more")."""
     return max(0, int(total) - len(shown))
+
+
+@register.simple_tag(takes_context=True)
+def blocked_by_you(context: template.Context, member: Any) -> bool:
+    """Whether the signed-in member blocks ``member`` (profile buttons)."""
+    from moderation.models import Block
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    return Block.objects.filter(blocker_id=user.pk, blocked_id=member.pk).exists()

@@ -216,7 +216,8 @@ def browser(require_chromium, monkeypatch):
 class Visitor:
     """One person's browser context; collects the page's JavaScript errors."""
 
-    def __init__(self, context, page, name: str) -> None:
+    def __init__(self, context, page, name: str, live_url: str) -> None:
+        self.live_url = live_url
         self.context = context
         self.page = page
         self.name = name
@@ -255,7 +256,9 @@ def open_browser(browser, live_site):
                     }
                 ]
             )
-        visitor = Visitor(context, context.new_page(), name or getattr(user, "username", "guest"))
+        visitor = Visitor(
+            context, context.new_page(), name or getattr(user, "username", "guest"), live_site.url
+        )
         visitors.append(visitor)
         return visitor
 

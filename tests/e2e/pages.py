@@ -1,4 +1,4 @@
-"""What the browser tests do on the pages: start a room, listen with the Web Audio API, tab around."""
+"""What the browser tests do: start a room, listen with the Web Audio API, move by keyboard."""
 
 from __future__ import annotations
 

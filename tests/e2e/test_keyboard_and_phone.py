@@ -45,7 +45,9 @@ def test_room_controls_by_keyboard_on_a_360px_phone(open_browser, artifacts):
     raise_hand = b.page.get_by_role("button", name="Raise hand")
     tab_to(b.page, raise_hand)
     b.page.keyboard.press("Enter")
-    expect(b.page.get_by_role("button", name="Lower hand")).to_have_attribute("aria-pressed", "true")
+    expect(b.page.get_by_role("button", name="Lower hand")).to_have_attribute(
+        "aria-pressed", "true"
+    )
 
     # A invites B from the hand queue with the keyboard.
     invite = a.page.get_by_role("button", name="Invite Bob Member to speak")
