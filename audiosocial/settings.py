@@ -261,6 +261,8 @@ ROOM_SCHEDULE_EXPIRY_HOURS = env_int("ROOM_SCHEDULE_EXPIRY_HOURS", 6)
 ROOM_DISCONNECT_GRACE_SECONDS = float(os.environ.get("ROOM_DISCONNECT_GRACE_SECONDS", "10"))
 ROOM_REACTIONS = env_list("ROOM_REACTIONS", ["👏", "😂", "❤️", "🔥", "💯", "🙌", "🤔", "👎"])
 AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
+# Notification fan-out writes rows in chunks of this many recipients, one transaction each.
+NOTIFICATIONS_FANOUT_CHUNK_SIZE = env_int("NOTIFICATIONS_FANOUT_CHUNK_SIZE", 5000)
 
 # --- i18n / static / media ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
