@@ -32,9 +32,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
-    Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -45,7 +46,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from audiosocial.errors import InvalidInput
@@ -67,6 +68,20 @@ SPEAKER_PREVIEWS = 3
 FOLLOWED_PREVIEWS = 5
 
 _STAGE = list(Participant.STAGE_ROLES)
+_USER_CARD_FIELDS = ("id", "username", "display_name", "avatar")
+_CARD_FIELDS = (
+    "id",
+    "title",
+    "topic",
+    "visibility",
+    "state",
+    "host",
+    "speakers_count",
+    "listeners_count",
+    "started_at",
+    "scheduled_for",
+    *(f"host__{name}" for name in _USER_CARD_FIELDS),
+)
 
 
 @dataclass
@@ -143,15 +158,9 @@ def _decode_cursor(cursor: str) -> _Position:
 
 
 def _after(position: _Position) -> Q:
-    """Rows strictly after ``position`` in its section's order."""
+    """Rooms strictly after ``position`` in the upcoming or other-live order (the first
+    section applies its own, inside its ranking)."""
     pk = position.room_id
-    if SECTIONS[position.section] == SECTION_FOLLOWING:
-        on_stage, listeners = position.key
-        return (
-            Q(followed_on_stage__lt=on_stage)
-            | Q(followed_on_stage=on_stage, listeners_count__lt=listeners)
-            | Q(followed_on_stage=on_stage, listeners_count=listeners, pk__gt=pk)
-        )
     if SECTIONS[position.section] == SECTION_UPCOMING:
         (when,) = position.key
         return Q(scheduled_for__gt=when) | Q(scheduled_for=when, pk__gt=pk)
@@ -167,57 +176,91 @@ def _followed_on_stage(followees: QuerySet) -> QuerySet[Participant]:
     return Participant.objects.filter(left_at__isnull=True, role__in=_STAGE, user_id__in=followees)
 
 
+def _cards_rooms() -> QuerySet[Room]:
+    """Rooms with their hosts, only the columns a card shows (fewer values to read and parse)."""
+    return Room.objects.select_related("host").only(*_CARD_FIELDS)
+
+
 def _rooms_for(user: Any) -> QuerySet[Room]:
     """Rooms ``user`` may see whose host is not suspended or banned, host loaded."""
     # visible_rooms_q covers blocks (both ways), removals, invitations and the viewer's own
     # sanctions; a sanctioned host's rooms stay out of every hallway as well.
     return (
-        Room.objects.select_related("host")
+        _cards_rooms()
         .filter(visible_rooms_q(user), host__is_active=True)
         .exclude(host_id__in=restricted_sanctions().values("user_id"))
     )
 
 
-def _section_following(user: Any, followees: QuerySet) -> QuerySet[Room]:
-    on_stage = _followed_on_stage(followees)
+def _section_following(
+    rooms: QuerySet, followees: QuerySet, position: _Position | None, fetch: int
+) -> QuerySet:
+    """Live rooms with followed people on stage, most of them first, then most listeners.
+
+    The ranking is a narrow subquery: visible live rooms joined to their followed stage
+    participants (the partial index rooms_active_on_stage against the followed set), grouped
+    per room id, ordered, cut to one page. Only those ids reach the outer query, which loads
+    the rooms with their hosts and counts the followed stage again for those few rooms. Rooms
+    stay the driving table, so the visibility rule is a filter on each room; as a semi-join of
+    participants it invites row estimates far off the mark (each ``NOT IN`` of the rule is
+    guessed at one half) and nested loops over thousands of followees.
+    """
+    ranked = (
+        rooms.filter(state=Room.State.LIVE)
+        .filter(
+            participants__left_at__isnull=True,
+            participants__role__in=_STAGE,
+            participants__user_id__in=followees,
+        )
+        .values("pk")
+        .annotate(followed_on_stage=Count("participants"))
+        .order_by("-followed_on_stage", "-listeners_count", "pk")
+    )
+    if position is not None:
+        on_stage_key, listeners = position.key
+        ranked = ranked.filter(
+            Q(followed_on_stage__lt=on_stage_key)
+            | Q(followed_on_stage=on_stage_key, listeners_count__lt=listeners)
+            | Q(followed_on_stage=on_stage_key, listeners_count=listeners, pk__gt=position.room_id)
+        )
     count_on_stage = (
-        on_stage.filter(room_id=OuterRef("pk"))
+        _followed_on_stage(followees)
+        .filter(room_id=OuterRef("pk"))
         .order_by()
         .values("room_id")
         .annotate(n=Count("pk"))
         .values("n")
     )
     return (
-        _rooms_for(user)
-        .filter(state=Room.State.LIVE)
-        .filter(Q(host_id__in=followees) | Q(pk__in=on_stage.values("room_id")))
-        .annotate(
-            followed_on_stage=Coalesce(Subquery(count_on_stage, output_field=IntegerField()), 0)
-        )
+        _cards_rooms()
+        .filter(pk__in=ranked.values("pk")[:fetch])
+        .annotate(followed_on_stage=Subquery(count_on_stage, output_field=IntegerField()))
         .order_by("-followed_on_stage", "-listeners_count", "pk")
     )
 
 
-def _section_upcoming(user: Any, followees: QuerySet) -> QuerySet[Room]:
+def _section_upcoming(
+    rooms: QuerySet, followees: QuerySet, position: _Position | None, fetch: int
+) -> QuerySet:
     # A host running late keeps their card until housekeeping expires the room.
     not_before = timezone.now() - timedelta(hours=settings.ROOM_SCHEDULE_EXPIRY_HOURS)
-    return (
-        _rooms_for(user)
-        .filter(state=Room.State.SCHEDULED, host_id__in=followees, scheduled_for__gte=not_before)
-        .order_by("scheduled_for", "pk")
-    )
+    queryset = rooms.filter(
+        state=Room.State.SCHEDULED, host_id__in=followees, scheduled_for__gte=not_before
+    ).order_by("scheduled_for", "pk")
+    return queryset.filter(_after(position)) if position is not None else queryset
 
 
-def _section_live(user: Any, followees: QuerySet) -> QuerySet[Room]:
+def _section_live(
+    rooms: QuerySet, followees: QuerySet, position: _Position | None, fetch: int
+) -> QuerySet:
     # Exactly the complement of the first section among public live rooms, so no room is listed
     # twice; the scan follows the partial index rooms_live_public_by_size.
-    return (
-        _rooms_for(user)
-        .filter(state=Room.State.LIVE, visibility=Room.Visibility.PUBLIC)
-        .exclude(host_id__in=followees)
+    queryset = (
+        rooms.filter(state=Room.State.LIVE, visibility=Room.Visibility.PUBLIC)
         .exclude(pk__in=_followed_on_stage(followees).values("room_id"))
         .order_by("-listeners_count", "pk")
     )
+    return queryset.filter(_after(position)) if position is not None else queryset
 
 
 _BUILDERS = {
@@ -230,66 +273,71 @@ _BUILDERS = {
 # --- People on the cards -----------------------------------------------------------------------
 
 
-def _attach_people(cards: list[HallwayCard], user: Any, followees: QuerySet) -> None:
-    room_ids = [card.room.pk for card in cards]
-    by_room = {card.room.pk: card for card in cards}
-    you_follow = Exists(Follow.objects.filter(follower_id=user.pk, followee_id=OuterRef("user_id")))
-    role_rank = Case(
-        When(role=Participant.Role.HOST, then=Value(0)),
-        When(role=Participant.Role.MODERATOR, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
+def _attach_people(cards: list[HallwayCard], followees: QuerySet) -> None:
+    """Speaker previews and followed people for every card: two queries in all.
 
-    # Up to SPEAKER_PREVIEWS stage members per room: followed first, then host, moderators,
-    # speakers, each by arrival.
-    speakers = (
+    1. the page's stages with their members (at most ``ROOM_MAX_SPEAKERS`` rows a room, from
+       the partial index rooms_active_by_role), each row flagged "followed";
+    2. the first followed people of each room with their members: a window ranks the narrow
+       rows of followed participants and only the page's few ids meet the members table.
+       Kept apart from the stages so PostgreSQL picks its access path from the size of the
+       followed set: a probe per followee for a few, one pass over the rooms' participants
+       for thousands (an ``OR`` of both would force that pass, tens of thousands of listener
+       rows, even for ten followees).
+    The number of followed people in each room came with the room (``followed_in_room``).
+    """
+    by_room = {card.room.pk: card for card in cards}
+    room_ids = list(by_room)
+    member = [f"user__{name}" for name in _USER_CARD_FIELDS]
+    stage = list(
         Participant.objects.filter(room_id__in=room_ids, left_at__isnull=True, role__in=_STAGE)
         .select_related("user")
-        .annotate(
-            followed=you_follow,
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("room_id")],
-                order_by=[
-                    F("followed").desc(),
-                    role_rank.asc(),
-                    F("joined_at").asc(),
-                    F("pk").asc(),
-                ],
-            ),
-        )
-        .filter(rank__lte=SPEAKER_PREVIEWS)
-        .order_by("room_id", "rank")
+        .only("room_id", "user", "role", "joined_at", *member)
+        .annotate(followed=ExpressionWrapper(Q(user_id__in=followees), output_field=BooleanField()))
     )
-    for participant in speakers:
-        by_room[participant.room_id].speakers.append(participant.user)
-
-    # Followed people anywhere in the room (stage first), with the exact total per room.
-    followed = (
+    stage_first = Case(When(role__in=_STAGE, then=Value(0)), default=Value(1))
+    followed = list(
         Participant.objects.filter(
             room_id__in=room_ids, left_at__isnull=True, user_id__in=followees
         )
         .select_related("user")
+        .only("room_id", "user", "role", "joined_at", *member)
         .annotate(
             rank=Window(
                 RowNumber(),
                 partition_by=[F("room_id")],
-                order_by=[
-                    Case(When(role__in=_STAGE, then=Value(0)), default=Value(1)).asc(),
-                    F("joined_at").asc(),
-                    F("pk").asc(),
-                ],
-            ),
-            total=Window(Count("pk"), partition_by=[F("room_id")]),
+                order_by=[stage_first.asc(), F("joined_at").asc(), F("pk").asc()],
+            )
         )
         .filter(rank__lte=FOLLOWED_PREVIEWS)
-        .order_by("room_id", "rank")
     )
-    for participant in followed:
+
+    # Followed first, then host, moderators, speakers, each by arrival.
+    stage.sort(key=lambda p: (not p.followed, _ROLE_RANK[p.role], p.joined_at, p.pk))
+    for participant in stage:
         card = by_room[participant.room_id]
-        card.followed_in_room.append(participant.user)
-        card.followed_in_room_count = participant.total
+        if len(card.speakers) < SPEAKER_PREVIEWS:
+            card.speakers.append(participant.user)
+    followed.sort(key=lambda p: p.rank)
+    for participant in followed:
+        by_room[participant.room_id].followed_in_room.append(participant.user)
+
+
+def _followed_in_room(followees: QuerySet) -> Subquery:
+    # The unique partial index on active (room, user) answers it: a probe per followee when
+    # they are few, one pass over the room's participants when they are thousands.
+    counted = (
+        Participant.objects.filter(room_id=OuterRef("pk"), left_at__isnull=True)
+        .filter(user_id__in=followees)
+        .order_by()
+        .values("room_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(counted, output_field=IntegerField())
+
+
+_ROLE_RANK = {Participant.Role.HOST: 0, Participant.Role.MODERATOR: 1, Participant.Role.SPEAKER: 2}
 
 
 # --- Entry point -------------------------------------------------------------------------------
@@ -304,28 +352,35 @@ def hallway_for(*, user: Any, cursor: str | None = None, limit: int = DEFAULT_LI
     limit = max(1, min(int(limit), MAX_LIMIT))
     position = _decode_cursor(cursor) if cursor else None
     followees = Follow.objects.filter(follower_id=user.pk).values("followee_id")
+    # Built once and cloned per section: the visibility rule's subqueries cost more to build
+    # in Python than the database takes to run them.
+    rooms = _rooms_for(user)
 
-    # Every section at or after the cursor is read with the same LIMIT even if an earlier one
-    # already filled the page: it keeps the query count independent of the data, and each
-    # section query is a short index scan.
+    # Every section at or after the cursor is queried even when an earlier one already filled
+    # the page (then for one row): the query count stays independent of the data, and each
+    # section query is a short index scan. A full page plus one tells whether there is more.
     rows: list[HallwayCard] = []
     first = position.section if position else 0
     for index in range(first, len(SECTIONS)):
         section = SECTIONS[index]
-        queryset = _BUILDERS[section](user, followees)
-        if position is not None and index == position.section:
-            queryset = queryset.filter(_after(position))
-        for room in queryset[: limit + 1]:
+        here = position if position is not None and index == position.section else None
+        fetch = max(1, limit + 1 - len(rows))
+        queryset = _BUILDERS[section](rooms, followees, here, fetch)
+        # Counted only for the rows that leave the query: PostgreSQL evaluates an output
+        # column that the ORDER BY does not need after the sort and the LIMIT.
+        queryset = queryset.annotate(followed_in_room=_followed_in_room(followees))
+        for room in queryset[:fetch]:
             rows.append(
                 HallwayCard(
                     section=section,
                     room=room,
-                    followed_on_stage_count=getattr(room, "followed_on_stage", 0),
+                    followed_on_stage_count=getattr(room, "followed_on_stage", 0) or 0,
+                    followed_in_room_count=room.followed_in_room or 0,
                 )
             )
 
     cards = rows[:limit]
     next_cursor = _encode_cursor(cards[-1]) if len(rows) > limit else None
     if cards:
-        _attach_people(cards, user, followees)
+        _attach_people(cards, followees)
     return HallwayPage(cards=cards, next_cursor=next_cursor)
