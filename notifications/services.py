@@ -52,7 +52,7 @@ PUSH_CONCURRENCY = 500
 
 
 def fanout_chunk_size() -> int:
-    return max(1, int(getattr(settings, "NOTIFICATIONS_FANOUT_CHUNK_SIZE", 5000)))
+    return max(1, int(settings.NOTIFICATIONS_FANOUT_CHUNK_SIZE))
 
 
 # --- hooks (the contract other apps call) ------------------------------------------------------

@@ -25,6 +25,12 @@ def _inline_tasks():
 
 
 @pytest.fixture(autouse=True)
+def _no_janus(settings):
+    # Rooms' services call the audio hooks; no Janus runs for these tests (tests/audio/ has one).
+    settings.AUDIO_HOOKS_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
 def _empty_presence():
     presence.reset()
     yield
