@@ -37,7 +37,7 @@ def _text(n: Notification) -> str:
         case K.WENT_LIVE:
             return f"{actor} started a room: {title}"
         case K.ROOM_REMINDER:
-            return f"{title} starts in 10 minutes"
+            return f"{title} starts soon"
         case K.ROOM_STARTING:
             return f"{title} is starting now"
         case K.SPEAKER_INVITED:
