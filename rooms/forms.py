@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
 
 from django import forms
 from django.conf import settings
@@ -57,9 +56,9 @@ class StartRoomForm(forms.Form):
         if when is None:
             self.add_error("scheduled_for", "Choose when the room starts.")
             return data
-        if timezone.is_naive(when):
-            when = timezone.make_aware(datetime.combine(when.date(), when.time()), self._zone())
-        data["scheduled_for"] = when
+        # The field read the wall-clock time in the server's zone; read it in the host's instead.
+        wall = timezone.make_naive(when) if timezone.is_aware(when) else when
+        data["scheduled_for"] = timezone.make_aware(wall, self._zone())
         return data
 
     def _zone(self) -> zoneinfo.ZoneInfo:

@@ -84,8 +84,9 @@ def room_new(request: HttpRequest) -> HttpResponse:
 
 
 def _form_error(form: StartRoomForm, exc: ApplicationError) -> None:
-    field = next((f for f in (exc.details or {}) if f in form.fields), None)
-    form.add_error(field, exc.message)
+    # The service names the problem by code; put the sentence beside the field it is about.
+    field = next((f for f in ("schedule", "title", "topic", "visibility") if f in exc.code), None)
+    form.add_error({"schedule": "scheduled_for"}.get(field, field), exc.message)
 
 
 def _room_or_error_page(request: HttpRequest, room_id: Any) -> Room | HttpResponse:

@@ -87,6 +87,7 @@ class LiveServer:
     """daphne serving the project in a subprocess; ``restart()`` simulates a server restart."""
 
     def __init__(self, env: dict[str, str], log_file: Path) -> None:
+        # Kept across restarts: the pages reconnect to the same address.
         self.port = free_port()
         self.env = env
         self.log_file = log_file
