@@ -145,7 +145,12 @@ def deliver(*, spec: NotificationSpec, recipient_ids: Sequence[int]) -> int:
     )
     # Members with an open socket go first, in chunks of their own: their notice is what a
     # person is waiting to see, and it should not wait behind thousands of offline rows.
-    online = presence.online_user_ids() if len(recipient_ids) > 1 else set()
+    online: set[int] = set()
+    if len(recipient_ids) > 1:
+        try:
+            online = presence.online_user_ids()
+        except Exception:  # noqa: BLE001 - only the order suffers; the rows must still be written
+            logger.exception("presence unavailable; writing %s in plain order", spec.dedupe_key)
     first = [i for i in recipient_ids if i in online]
     rest = [i for i in recipient_ids if i not in online] if first else list(recipient_ids)
     size = fanout_chunk_size()
