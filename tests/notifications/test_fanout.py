@@ -297,3 +297,36 @@ def test_members_with_an_open_socket_are_written_first_in_chunks_of_their_own(
     assert chunks[0] == online
     assert [len(c) for c in chunks] == [2, 3, 3]
     assert Notification.objects.count() == 8
+
+
+def test_rows_are_written_even_when_presence_and_the_channel_layer_fail(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from notifications import presence
+
+    host = UserFactory()
+    followers = [UserFactory() for _ in range(3)]
+    for f in followers:
+        follow(f, host)
+    presence.socket_opened(followers[0].pk)
+    room = make_room(host)
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(presence, "online_user_ids", broken)
+    monkeypatch.setattr(services, "group_send_many", broken)
+
+    attempts = []
+    real_push = services.push_created
+
+    def push(**kwargs):
+        attempts.append(kwargs["rows"])
+        return real_push(**kwargs)
+
+    monkeypatch.setattr(services, "push_created", push)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.room_live_fan_out(room_id=str(room.pk)) == 3
+    assert Notification.objects.count() == 3
+    assert len(attempts) == 1  # the push was attempted, failed, and was logged, not raised
