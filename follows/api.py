@@ -36,15 +36,15 @@ class UserCardSerializer(serializers.Serializer):
 
 class RelationshipOutputSerializer(serializers.Serializer):
     username = serializers.CharField()
-    you_follow = serializers.BooleanField()
+    followed_by_you = serializers.BooleanField()
     follows_you = serializers.BooleanField()
-    followers_count = serializers.IntegerField()
+    follower_count = serializers.IntegerField()
     following_count = serializers.IntegerField()
 
 
 class _FollowItemSerializer(serializers.Serializer):
     followed_at = serializers.DateTimeField(source="created_at")
-    you_follow = serializers.BooleanField(help_text="You follow this member.")
+    followed_by_you = serializers.BooleanField(help_text="You follow this member.")
     follows_you = serializers.BooleanField(help_text="This member follows you.")
 
 
@@ -88,9 +88,9 @@ def _relationship_response(*, viewer, user, status_code: int) -> Response:
     data = RelationshipOutputSerializer(
         {
             "username": user.username,
-            "you_follow": relationship.you_follow,
+            "followed_by_you": relationship.followed_by_you,
             "follows_you": relationship.follows_you,
-            "followers_count": relationship.followers_count,
+            "follower_count": relationship.follower_count,
             "following_count": relationship.following_count,
         }
     ).data

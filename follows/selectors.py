@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from accounts.selectors import profiles_for
 from audiosocial.errors import NotFound
 from follows.models import Follow
 from moderation.selectors import blocked_user_ids_q, restricted_sanctions
@@ -40,7 +41,7 @@ def user_by_username(*, username: str) -> User:
     return user
 
 
-def _you_follow(viewer_id: int, user_ref: str) -> Exists:
+def _followed_by_you(viewer_id: int, user_ref: str) -> Exists:
     return Exists(Follow.objects.filter(follower_id=viewer_id, followee_id=OuterRef(user_ref)))
 
 
@@ -51,14 +52,14 @@ def _follows_you(viewer_id: int, user_ref: str) -> Exists:
 def followers_of(*, user: User, viewer: User) -> QuerySet[Follow]:
     """Follows whose followee is ``user``; the API orders them newest first with a cursor.
 
-    Each row carries ``you_follow`` / ``follows_you`` relative to ``viewer`` so a list can show
+    Each row carries ``followed_by_you`` / ``follows_you`` relative to ``viewer`` so a list can show
     the right button without a query per row.
     """
     return (
         Follow.objects.filter(followee_id=user.pk, follower__is_active=True)
         .select_related("follower")
         .annotate(
-            you_follow=_you_follow(viewer.pk, "follower_id"),
+            followed_by_you=_followed_by_you(viewer.pk, "follower_id"),
             follows_you=_follows_you(viewer.pk, "follower_id"),
         )
     )
@@ -70,7 +71,7 @@ def following_of(*, user: User, viewer: User) -> QuerySet[Follow]:
         Follow.objects.filter(follower_id=user.pk, followee__is_active=True)
         .select_related("followee")
         .annotate(
-            you_follow=_you_follow(viewer.pk, "followee_id"),
+            followed_by_you=_followed_by_you(viewer.pk, "followee_id"),
             follows_you=_follows_you(viewer.pk, "followee_id"),
         )
     )
@@ -80,38 +81,22 @@ def following_of(*, user: User, viewer: User) -> QuerySet[Follow]:
 class Relationship:
     """What a profile shows about the follow graph, as seen by ``viewer``."""
 
-    followers_count: int
+    follower_count: int
     following_count: int
-    you_follow: bool
+    followed_by_you: bool
     follows_you: bool
 
 
 def relationship_for(*, viewer: User, user: User) -> Relationship:
-    """Counts and "follows you" for a profile, in one query."""
+    """Counts and "follows you" for a profile, in one query (the profile's own annotations, so
+    a profile and a follow response never disagree)."""
     row = (
-        User.objects.filter(pk=user.pk)
-        .annotate(
-            # Counted like accounts.selectors.profiles_for, so a profile and a follow
-            # response never disagree.
-            followers_total=_count(
-                Follow.objects.filter(followee_id=OuterRef("pk")), "followee_id"
-            ),
-            following_total=_count(
-                Follow.objects.filter(follower_id=OuterRef("pk")), "follower_id"
-            ),
-            you_follow=_you_follow(viewer.pk, "pk"),
-            follows_you=_follows_you(viewer.pk, "pk"),
-        )
-        .values("followers_total", "following_total", "you_follow", "follows_you")
+        profiles_for(viewer=viewer)
+        .filter(pk=user.pk)
+        .values("follower_count", "following_count", "followed_by_you", "follows_you")
         .get()
     )
-    self_view = viewer.pk == user.pk
-    return Relationship(
-        followers_count=row["followers_total"],
-        following_count=row["following_total"],
-        you_follow=bool(row["you_follow"]) and not self_view,
-        follows_you=bool(row["follows_you"]) and not self_view,
-    )
+    return Relationship(**row)
 
 
 def follows_you(*, viewer: User, user: User) -> bool:

@@ -44,9 +44,9 @@ def test_follow_answers_201_then_200_with_the_relationship(api, me):
     assert again.status_code == 200
     assert first.json() == {
         "username": "Bob",
-        "you_follow": True,
+        "followed_by_you": True,
         "follows_you": True,
-        "followers_count": 1,
+        "follower_count": 1,
         "following_count": 1,
     }
     assert Follow.objects.filter(follower=me, followee=bob).count() == 1
@@ -88,8 +88,8 @@ def test_unfollow_answers_200_and_removes_the_follow(api, me):
     response = api.delete("/api/users/Bob/follow/")
 
     assert response.status_code == 200
-    assert response.json()["you_follow"] is False
-    assert response.json()["followers_count"] == 0
+    assert response.json()["followed_by_you"] is False
+    assert response.json()["follower_count"] == 0
     assert not Follow.objects.exists()
 
 
@@ -143,7 +143,7 @@ def test_followers_list_is_newest_first_and_walks_with_the_cursor(api):
     assert seen == expected
 
 
-def test_lists_flag_who_you_follow_and_who_follows_you(api, me):
+def test_lists_flag_whom_you_follow_and_who_follows_you(api, me):
     bob = UserFactory(username="bob")
     carol, dave = UserFactory(username="carol"), UserFactory(username="dave")
     FollowFactory(follower=bob, followee=carol)
@@ -154,11 +154,11 @@ def test_lists_flag_who_you_follow_and_who_follows_you(api, me):
     body = api.get("/api/users/bob/following/").json()
 
     flags = {
-        item["user"]["username"]: (item["you_follow"], item["follows_you"])
+        item["user"]["username"]: (item["followed_by_you"], item["follows_you"])
         for item in body["results"]
     }
     assert flags == {"carol": (True, False), "dave": (False, True)}
-    assert set(body["results"][0]) == {"user", "followed_at", "you_follow", "follows_you"}
+    assert set(body["results"][0]) == {"user", "followed_at", "followed_by_you", "follows_you"}
 
 
 def test_lists_of_a_missing_member_are_404(api):
