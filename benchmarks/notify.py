@@ -431,6 +431,14 @@ def main(args: argparse.Namespace) -> None:
             f"p50 {statistics.median(latencies):.2f} s, p95 {pct(latencies, 95):.2f} s, "
             f"last {max(latencies):.2f} s; wrong payloads: {len(wrong)}"
         )
+    from notifications.services import room_live_fan_out
+
+    t = time.perf_counter()
+    again = room_live_fan_out(room_id=str(room.pk))
+    print(
+        f"the same fan-out run again (a retried task): {again} new rows in "
+        f"{time.perf_counter() - t:.2f} s"
+    )
     if args.compare_push:
         every, online = compare_push(args.followers, args.sockets)
         print(
