@@ -8,12 +8,14 @@ its aiortc peer connection to be real WebRTC clients.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from janus_client import JanusPlugin
+from janus_client.transport_http import JanusTransportHTTP
 
 from rooms.audio.errors import JanusRequestError, JanusUnavailable
 
@@ -35,6 +37,65 @@ async def janus_errors(where: str = "") -> AsyncIterator[None]:
         if type(exc) is Exception or type(exc).__module__.startswith("janus_client"):
             raise JanusUnavailable(details={"janus": where, "reason": str(exc)[:200]}) from exc
         raise
+
+
+class PooledHTTPTransport(JanusTransportHTTP):
+    """janus-client's HTTP transport, keeping one HTTP connection pool per session.
+
+    The stock transport opens a new ``aiohttp.ClientSession`` (a new TCP connection) for every
+    request; on the join path that is several connections per member. Long polling is unchanged.
+    """
+
+    # Events fetched per long poll. Janus tells every handle in a room about each join, so a
+    # process holding N handles gets N events per join: one poll each would queue a new member's
+    # own answer behind N round trips.
+    max_events = 100
+
+    def __init__(self, base_url: str, api_secret: str | None = None, **kwargs: Any) -> None:
+        super().__init__(base_url=base_url, api_secret=api_secret, **kwargs)
+        self._http: aiohttp.ClientSession | None = None
+        self._api_secret = api_secret
+
+    async def session_receive_response(
+        self, session_id: int, destroyed_event: asyncio.Event
+    ) -> None:
+        params = {"maxev": str(self.max_events)}
+        if self._api_secret:
+            params["apisecret"] = self._api_secret
+        url = f"{self.base_url}/{session_id}"
+        async with aiohttp.ClientSession() as http:
+            while not destroyed_event.is_set():
+                async with http.get(url, params=params) as response:
+                    if destroyed_event.is_set():
+                        return
+                    response.raise_for_status()
+                    answer = await response.json()
+                for message in answer if isinstance(answer, list) else [answer]:
+                    if message.get("janus") == "keepalive":
+                        continue
+                    if message.get("janus") == "error" and "transaction" not in message:
+                        # No such session: Janus restarted or timed us out. The watchdog in
+                        # rooms.audio.signalling notices and recovers.
+                        return
+                    await self.receive(response=message)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        url = self.base_url
+        if message.get("session_id"):
+            url = f"{url}/{message['session_id']}"
+            if message.get("handle_id"):
+                url = f"{url}/{message['handle_id']}"
+        async with self._http.post(url, json=message) as response:
+            response.raise_for_status()
+            answer = await response.json()
+        await self.receive(response=answer)
+
+    async def _disconnect(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
 
 
 def _is_reply(message: dict[str, Any]) -> bool:

@@ -60,7 +60,7 @@ from rooms.audio.errors import (
     JanusUnavailable,
 )
 from rooms.audio.hooks import shared_memory_database
-from rooms.audio.plugin import AudioBridgePlugin, janus_errors
+from rooms.audio.plugin import AudioBridgePlugin, PooledHTTPTransport, janus_errors
 from rooms.models import Participant, Room
 
 logger = logging.getLogger(__name__)
@@ -190,6 +190,8 @@ class ServerSession(JanusSession):
         if session_id is not None:
             with contextlib.suppress(Exception):
                 await self.transport.destroy_session(session_id)
+        with contextlib.suppress(Exception):
+            await self.transport.disconnect()  # closes the pooled HTTP connections
         self.created = False
 
     async def close(self, within: float) -> None:
@@ -322,7 +324,9 @@ class _Hub:
                 return self.session
             if self.session is not None:
                 await self._lose_session(recover=False)
-            session = ServerSession(base_url=node.url, api_secret=node.api_secret)
+            session = ServerSession(
+                transport=PooledHTTPTransport(base_url=node.url, api_secret=node.api_secret)
+            )
             try:
                 async with janus_errors(node.url):
                     await asyncio.wait_for(session.create(), node.timeout)
@@ -473,10 +477,16 @@ class _Hub:
         room_id = target.room_id
         janus_room = target.janus_room
         controller = AudioBridgeController(node)
-        await asyncio.to_thread(
-            controller.allowed_add, janus_room, secret=target.janus_secret, tokens=[member.token]
+        # The token must be allowed before the join; attaching the handle meanwhile is free.
+        _, session = await asyncio.gather(
+            asyncio.to_thread(
+                controller.allowed_add,
+                janus_room,
+                secret=target.janus_secret,
+                tokens=[member.token],
+            ),
+            self.get_session(node),
         )
-        session = await self.get_session(node)
         handle = AudioBridgePlugin(on_event=self._on_event)
         body = {
             "request": "join",
