@@ -33,10 +33,12 @@ async (ms) => {
   return peak;
 }
 """
-# Chromium's fake microphone beeps at full scale; Opus through the AudioBridge keeps it near 1.0.
-# Silence (a muted or absent speaker) measures below 1e-3.
+# Chromium's fake microphone beeps (20 ms at 400 Hz every 500 ms, at full scale); through Opus and
+# the AudioBridge the peak stays near 1.0. Silence (a muted or absent speaker) measures below 1e-3.
+# So a window longer than 500 ms holds at least one beep of any audible speaker.
 HEARD = 0.1
 SILENT = 0.01
+WINDOW_MS = 1100
 
 
 def peak(page: Page, ms: int = 1000) -> float:
@@ -48,21 +50,19 @@ def wait_until_heard(page: Page, timeout: float = 10.0) -> float:
     deadline = time.monotonic() + timeout
     level = 0.0
     while time.monotonic() < deadline:
-        level = peak(page, 1000)
+        level = peak(page, WINDOW_MS)
         if level > HEARD:
             return level
     raise AssertionError(f"no sound in {timeout}s (peak {level:.4f})")
 
 
 def wait_until_silent(page: Page, timeout: float = 10.0) -> float:
-    """Two consecutive 1-second windows below the silence threshold within ``timeout``."""
+    """A whole window (two beeps long) below the silence threshold within ``timeout``."""
     deadline = time.monotonic() + timeout
-    quiet = 0
     level = 1.0
     while time.monotonic() < deadline:
-        level = peak(page, 1000)
-        quiet = quiet + 1 if level < SILENT else 0
-        if quiet >= 2:
+        level = peak(page, WINDOW_MS)
+        if level < SILENT:
             return level
     raise AssertionError(f"still sound after {timeout}s (peak {level:.4f})")
 
