@@ -5,7 +5,9 @@
 import { announce } from "./live.js";
 import { localizeTimes } from "./time.js";
 
-const INTERVAL_MS = 5000;
+// Counts drift slowly; a new room from someone you follow arrives at once through the bell's
+// socket. Every open hallway costs one cheap request per interval (constant-query selector).
+const INTERVAL_MS = 10000;
 const root = document.querySelector("[data-hallway]");
 
 function cardKey(el) {
@@ -22,8 +24,10 @@ function morph(current, next) {
   if (sameShape) {
     oldCards.forEach((el, i) => {
       if (el.innerHTML !== newCards[i].innerHTML) {
+        const hadFocus = el.contains(document.activeElement);
         el.innerHTML = newCards[i].innerHTML;
         el.dataset.state = newCards[i].dataset.state;
+        if (hadFocus) el.querySelector("a")?.focus();
       }
     });
     return;

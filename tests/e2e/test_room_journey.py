@@ -28,6 +28,7 @@ def test_host_runs_a_room_that_a_member_finds_hears_speaks_in_and_reacts_to(open
     expect(card).to_be_visible()
     expect(card).to_contain_text("Ann Host")
     expect(card).to_contain_text("0 listeners")
+    expect(b.page.locator("[data-bell-count]")).to_have_text("1")  # "Ann Host started a room"
 
     # B joins with one click and listens: no microphone, A muted so far.
     card.get_by_role("link", name="Morning coffee").click()
