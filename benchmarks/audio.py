@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -321,12 +322,17 @@ async def run(args) -> dict[str, Any]:
     connected: list[tuple[Any, Any]] = []
     pool = cookies[args.joins :]
     for size in sizes:
-        while len(connected) < size:
-            batch = pool[len(connected) : min(size, len(connected) + 10)]
-            joined = await asyncio.gather(
-                *(timed_join_ws(port, room_id, c, count_only=True) for c in batch)
-            )
-            connected.extend((s, p) for s, p, _, _ in joined)
+        try:
+            while len(connected) < size:
+                batch = pool[len(connected) : min(size, len(connected) + 10)]
+                joined = await asyncio.gather(
+                    *(timed_join_ws(port, room_id, c, count_only=True) for c in batch)
+                )
+                connected.extend((s, p) for s, p, _, _ in joined)
+        except Exception as exc:  # noqa: BLE001 - report how far the machine got
+            curve.append({"listeners": size, "error": f"{type(exc).__name__}: {exc}"[:300]})
+            print(json.dumps(curve[-1]), flush=True)
+            break
         await asyncio.sleep(2)
         before = [p.packets for _, p in connected]
         cores = await janus_cores(janus.process.pid, args.seconds)
@@ -348,7 +354,8 @@ async def run(args) -> dict[str, Any]:
     result["cost_curve"] = curve
     for sock, peer in connected:
         await peer.close()
-        await sock.close()
+        with contextlib.suppress(Exception):
+            await sock.close()
     await speaker.close()
     await host_socket.close()
     return result
@@ -385,6 +392,8 @@ def main() -> None:
             check=True,
         )
         args.port = free_port()
+        log_dir = ROOT / "var" / "bench-audio"
+        log_dir.mkdir(parents=True, exist_ok=True)
         daphne = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "daphne"),
@@ -397,7 +406,7 @@ def main() -> None:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / "daphne.log", "w"),  # noqa: SIM115
+            stderr=open(log_dir / "daphne.log", "w"),  # noqa: SIM115
         )
         args.janus = janus
         try:

@@ -66,13 +66,18 @@ def shared_memory_database() -> bool:
 def submit(func: Callable[..., Any], *args: Any) -> Future | None:
     if not enabled():
         return None
-    if shared_memory_database():
+    if not shared_memory_database():
         try:
-            func(*args)
-        except Exception:  # noqa: BLE001 - same contract as the worker: never raise
-            logger.exception("audio hook %s%r failed", getattr(func, "__name__", func), args)
-        return None
-    return _pool().submit(_job, func, *args)
+            return _pool().submit(_job, func, *args)
+        except RuntimeError:
+            # The interpreter is shutting down (its executors refuse work): a stopping daphne
+            # still owes Janus the kicks of the sockets it closes, so do them here.
+            pass
+    try:
+        func(*args)
+    except Exception:  # noqa: BLE001 - same contract as the worker: never raise
+        logger.exception("audio hook %s%r failed", getattr(func, "__name__", func), args)
+    return None
 
 
 def wait_idle(timeout: float = 10.0) -> None:
