@@ -20,6 +20,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from audiosocial.consumers import JsonConsumer
 from audiosocial.errors import (
@@ -51,6 +52,19 @@ FLOOD_RATE_PER_SECOND = 10.0
 FLOOD_BURST = 30.0
 
 _grace_tasks: set[asyncio.Task] = set()
+
+
+def db(func: Any) -> Any:
+    """``database_sync_to_async``, spread over a thread pool where the database allows it.
+
+    Channels runs every ``database_sync_to_async`` call of a process in one thread: a join storm
+    then queues thousands of connects behind each other's queries. Each socket awaits its own
+    calls in order, and the services lock the rows they change, so the calls of different sockets
+    may overlap; SQLite (development, tests) serialises writers anyway and keeps the one thread.
+    """
+    if connection.vendor == "sqlite":
+        return database_sync_to_async(func)
+    return database_sync_to_async(func, thread_sensitive=False)
 
 
 def _user_group(user_id: int) -> str:
@@ -114,7 +128,7 @@ class RoomConsumer(JsonConsumer):
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
         try:
-            self.room = await database_sync_to_async(self._open)(user)
+            self.room = await db(self._open)(user)
         except _Gone:
             await self.close(code=CLOSE_ROOM_ENDED)
             return
@@ -156,9 +170,7 @@ class RoomConsumer(JsonConsumer):
         if not getattr(self, "_joined", False):
             return
         self._joined = False
-        await database_sync_to_async(realtime.presence_remove)(
-            self.room_id, self.user_id, self.connection_id
-        )
+        await db(realtime.presence_remove)(self.room_id, self.user_id, self.connection_id)
         signalling = _audio_signalling()
         if signalling is not None and hasattr(signalling, "connection_closed"):
             try:
@@ -208,7 +220,7 @@ class RoomConsumer(JsonConsumer):
         if self._backlog is None:
             self._backlog = []
         user = self.scope["user"]
-        snapshot = await database_sync_to_async(room_snapshot)(room=self.room, user=user)
+        snapshot = await db(room_snapshot)(room=self.room, user=user)
         if request_id is not None:
             snapshot["id"] = request_id
         seq = snapshot["seq"]
@@ -328,7 +340,7 @@ class RoomConsumer(JsonConsumer):
         return signalling
 
     async def _call(self, call: Any, target_ref: Any = None) -> None:
-        await database_sync_to_async(self._run_service)(call, target_ref)
+        await db(self._run_service)(call, target_ref)
 
     def _run_service(self, call: Any, target_ref: Any) -> None:
         target = _target_user(target_ref) if target_ref is not None else None
@@ -438,7 +450,7 @@ def _peek_id(text: str | None) -> Any:
 async def _leave_after_grace(room_id: str, user_id: int) -> None:
     await asyncio.sleep(settings.ROOM_DISCONNECT_GRACE_SECONDS)
     try:
-        await database_sync_to_async(leave_if_disconnected)(room_id, user_id)
+        await db(leave_if_disconnected)(room_id, user_id)
     except Exception:
         logger.exception("leaving room %s after a disconnect failed", room_id)
 

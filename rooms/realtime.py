@@ -875,14 +875,14 @@ class RoomHub:
 
     # -- heartbeat
     async def _beat(self) -> None:
-        from channels.db import database_sync_to_async
+        from rooms.consumers import db
 
         while self.rooms:
             await asyncio.sleep(heartbeat_seconds())
             for room_id, room in list(self.rooms.items()):
                 entries = [(c.user_id, c.connection_id) for c in room.sockets]
                 try:
-                    await database_sync_to_async(heartbeat)(room_id, entries)
+                    await db(heartbeat)(room_id, entries)
                 except Exception:
                     logger.exception("heartbeat for room %s failed", room_id)
 

@@ -46,8 +46,9 @@ def room_snapshot(*, room: Room, user: Any) -> dict[str, Any]:
         hands["queue"] = queue or []
     counts = detail["counts"]
     return {
-        "type": "room.snapshot",
+        # ``seq`` first, like every event frame: clients may read it from the head of the text.
         "seq": seq,
+        "type": "room.snapshot",
         "room": detail,
         "me": {"user_id": user.pk, **me},
         "stage": stage,

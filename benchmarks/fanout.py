@@ -1,0 +1,620 @@
+"""Room fan-out benchmark: N websocket clients in one real room against daphne + Redis.
+
+One command (PostgreSQL and Redis must be running; see docs/benchmarks.md)::
+
+    .venv/bin/python benchmarks/fanout.py          # N = 1000, 2000, 5000; 1 and 2 daphne
+    .venv/bin/python benchmarks/fanout.py --sizes 1000 --daphnes 1 --seconds 8
+
+For each N it measures, in the same run:
+
+1. **reference**: a plain ``websockets`` server that relays each host message with
+   ``websockets.broadcast`` (a few lines below), N clients, 10 events/s;
+2. for 1 and 2 daphne processes (``audiosocial.asgi``, ``RedisPubSubChannelLayer``, the project's
+   room hub), a fresh live room and:
+   - **join storm**: N listeners open the room's socket at up to ``--join-rate`` per second;
+     time until every one holds its ``room.snapshot``, and the messages per second each member
+     receives meanwhile;
+   - **events**: the host toggles their microphone 10 times a second (each toggle is one
+     ``participant.updated`` to everyone); latency from the host's send to every receipt,
+     p50/p95/max, and losses (missing toggles and ``seq`` gaps);
+   - **events + reactions**: the same while members send 100 reactions/s in total; latency again,
+     and the messages per second each member receives (all, and ``reaction`` events alone).
+
+Clients are ``websockets`` asyncio clients (compression off) spread over ``--client-procs``
+separate processes; the host runs in the orchestrating process. All processes share one clock
+(one machine), so latency is ``receipt time - send time`` directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import resource
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ORIGIN = "http://127.0.0.1:8000"
+TOGGLE_MARK = '"change":"muted"'
+
+
+# --- Clients (run in separate processes) ---------------------------------------------------------
+
+
+def _parse_head(frame: str) -> tuple[int | None, str]:
+    """``seq`` and ``type`` from the frame's head without decoding the whole frame (every frame
+    starts ``{"seq":N,"type":"..."``); the harness must not be the bottleneck it measures."""
+    if not frame.startswith('{"seq":'):
+        return None, ""
+    comma = frame.find(",", 7)
+    seq = int(frame[7:comma])
+    start = frame.find('"type":"', comma) + 8
+    return seq, frame[start : frame.find('"', start)]
+
+
+class Conn:
+    __slots__ = (
+        "seated_at",
+        "toggles",
+        "last_seq",
+        "gaps",
+        "buckets",
+        "reaction_buckets",
+        "closed",
+        "ws",
+    )
+
+    def __init__(self) -> None:
+        self.seated_at: float | None = None
+        self.toggles: list[tuple[int, float]] = []
+        self.last_seq: int | None = None
+        self.gaps = 0
+        self.buckets: dict[int, int] = {}
+        self.reaction_buckets: dict[int, int] = {}
+        self.closed: int | None = None
+        self.ws: Any = None
+
+
+async def _run_conn(url: str, headers: list[tuple[str, str]], conn: Conn) -> None:
+    from websockets.asyncio.client import connect
+
+    try:
+        async with connect(
+            url,
+            additional_headers=headers,
+            origin=ORIGIN,
+            compression=None,
+            open_timeout=60,
+            ping_interval=None,
+            max_size=8 * 2**20,
+            max_queue=None,
+        ) as ws:
+            conn.ws = ws
+            async for frame in ws:
+                now = time.time()
+                seq, kind = _parse_head(frame)
+                if kind == "room.snapshot":
+                    if conn.seated_at is None:
+                        conn.seated_at = now
+                    conn.last_seq = seq
+                    continue
+                if seq is None:
+                    continue
+                second = int(now)
+                conn.buckets[second] = conn.buckets.get(second, 0) + 1
+                if kind == "reaction":
+                    conn.reaction_buckets[second] = conn.reaction_buckets.get(second, 0) + 1
+                if conn.last_seq is not None and seq != conn.last_seq + 1:
+                    conn.gaps += 1
+                conn.last_seq = seq
+                if kind == "participant.updated" and TOGGLE_MARK in frame:
+                    conn.toggles.append((seq, now))
+    except Exception as exc:  # noqa: BLE001 - recorded, reported as a loss
+        conn.closed = getattr(exc, "code", None) or -1
+
+
+def client_process(urls: list[str], cookies: list[str], join_rate: float, ctl, out) -> None:
+    """Open one socket per cookie at ``join_rate``/s, react when told, report when told."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        conns = [Conn() for _ in cookies]
+        tasks = []
+        started = time.time()
+        for i, cookie in enumerate(cookies):
+            url = urls[i % len(urls)]
+            headers = [("Cookie", cookie)] if cookie else []
+            tasks.append(asyncio.create_task(_run_conn(url, headers, conns[i])))
+            delay = started + (i + 1) / join_rate - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        while True:
+            command = await loop.run_in_executor(None, ctl.recv)
+            if command[0] == "react":
+                _, rate_per_conn, seconds, emoji, count = command
+                reactors = [c for c in conns if c.ws is not None][:count]
+                await _react(reactors, rate_per_conn, seconds, emoji)
+                out.send(("reacted", len(reactors)))
+            elif command[0] == "report":
+                reset = command[1]
+                out.send(
+                    (
+                        "report",
+                        [
+                            (
+                                c.seated_at,
+                                c.toggles,
+                                c.gaps,
+                                c.buckets,
+                                c.reaction_buckets,
+                                c.closed,
+                            )
+                            for c in conns
+                        ],
+                    )
+                )
+                if reset:
+                    for c in conns:
+                        c.toggles, c.buckets, c.reaction_buckets, c.gaps = [], {}, {}, 0
+            elif command[0] == "stop":
+                for c in conns:
+                    if c.ws is not None:
+                        await c.ws.close()
+                for t in tasks:
+                    t.cancel()
+                out.send(("stopped",))
+                return
+
+    asyncio.run(main())
+
+
+async def _react(conns: list[Conn], rate: float, seconds: float, emoji: str) -> None:
+    async def one(conn: Conn, offset: float) -> None:
+        await asyncio.sleep(offset)
+        end = time.time() + seconds
+        while time.time() < end:
+            try:
+                await conn.ws.send(json.dumps({"type": "reaction", "emoji": emoji}))
+            except Exception:  # noqa: BLE001
+                return
+            await asyncio.sleep(1 / rate)
+
+    await asyncio.gather(*(one(c, i / max(1, len(conns)) / rate) for i, c in enumerate(conns)))
+
+
+# --- The reference: a plain websockets broadcast server -------------------------------------------
+
+
+def reference_server(port: int) -> None:
+    from websockets.asyncio.server import broadcast, serve
+
+    async def main() -> None:
+        clients: set = set()
+
+        async def handler(ws) -> None:
+            if ws.request.path == "/host":
+                async for message in ws:
+                    broadcast(clients, message)
+                return
+            clients.add(ws)
+            try:
+                await ws.send('{"seq":0,"type":"room.snapshot"}')
+                await ws.wait_closed()
+            finally:
+                clients.discard(ws)
+
+        async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None):
+            await asyncio.Future()
+
+    asyncio.run(main())
+
+
+# --- Orchestration -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def bench_env(args) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": args.database_url,
+            "REDIS_URL": args.redis_url,
+            "DJANGO_SETTINGS_MODULE": "audiosocial.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": env.get("BENCH_SECRET_KEY", secrets.token_urlsafe(48)),
+            "JANUS_API_SECRET": "bench",
+            "JANUS_ADMIN_SECRET": "bench",
+            "JANUS_ADMIN_KEY": "bench",
+            "JANUS_TIMEOUT": "0.5",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "ROOM_MAX_LISTENERS": "20000",
+            "LOG_LEVEL": "ERROR",
+            "CHANNELS_PREFIX": f"bench{os.getpid()}",
+        }
+    )
+    return env
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def prepare_database(args, env: dict[str, str]) -> None:
+    import psycopg
+
+    base = args.database_url.rsplit("/", 1)[0] + "/postgres"
+    name = args.database_url.rsplit("/", 1)[1]
+    with psycopg.connect(base, autocommit=True) as db:
+        exists = db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            db.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
+def make_members(n: int) -> tuple[Any, list[Any], list[str], str]:
+    """A host and ``n`` members with session cookies (bulk: thousands in seconds)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    User = get_user_model()
+    password = make_password("bench-password")
+    existing = User.objects.filter(username__startswith="bench-").count()
+    if existing < n + 1:
+        User.objects.bulk_create(
+            [
+                User(username=f"bench-{i}", email=f"bench-{i}@example.test", password=password)
+                for i in range(existing, n + 1)
+            ],
+            ignore_conflicts=True,
+        )
+    users = list(User.objects.filter(username__startswith="bench-").order_by("pk")[: n + 1])
+    host, members = users[0], users[1:]
+    from django.conf import settings
+
+    backend = settings.AUTHENTICATION_BACKENDS[0]
+    store = SessionStore()
+    expiry = timezone.now() + timezone.timedelta(days=1)
+    sessions, cookies = [], []
+    for user in users:
+        key = secrets.token_hex(16)
+        data = {
+            "_auth_user_id": str(user.pk),
+            "_auth_user_backend": backend,
+            "_auth_user_hash": user.get_session_auth_hash(),
+        }
+        sessions.append(
+            Session(session_key=key, session_data=store.encode(data), expire_date=expiry)
+        )
+        cookies.append(f"sessionid={key}")
+    Session.objects.bulk_create(sessions, batch_size=1000)
+    return host, members, cookies[1:], cookies[0]
+
+
+def fresh_room(host) -> Any:
+    from rooms import services
+    from rooms.models import Room
+
+    for room in Room.objects.filter(host=host, state=Room.State.LIVE):
+        services.room_end(room=room, by=None, reason="admin")
+    return services.room_create(host=host, title=f"fan-out {time.time():.0f}")
+
+
+def start_clients(urls, cookies, procs: int, join_rate: float):
+    ctx = mp.get_context("spawn")
+    handles = []
+    for p in range(procs):
+        mine = cookies[p::procs]
+        ctl_parent, ctl_child = ctx.Pipe()
+        out_parent, out_child = ctx.Pipe()
+        proc = ctx.Process(
+            target=client_process,
+            args=(urls, mine, join_rate / procs, ctl_child, out_child),
+            daemon=True,
+        )
+        proc.start()
+        handles.append((proc, ctl_parent, out_parent))
+    return handles
+
+
+def collect(handles, *, reset: bool = True) -> list[tuple]:
+    rows = []
+    for _, ctl, _ in handles:
+        ctl.send(("report", reset))
+    for _, _, out in handles:
+        kind, data = out.recv()
+        rows.extend(data)
+    return rows
+
+
+def stop_clients(handles) -> None:
+    for _, ctl, _ in handles:
+        with contextlib.suppress(Exception):
+            ctl.send(("stop",))
+    for proc, _, out in handles:
+        if out.poll(20):
+            out.recv()
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+async def host_toggles(url: str, cookie: str, rate: float, seconds: float, reference: bool):
+    """Send ``rate`` state changes per second; return their send times (in order)."""
+    from websockets.asyncio.client import connect
+
+    headers = [("Cookie", cookie)] if cookie else []
+    sent: list[float] = []
+    async with connect(
+        url, additional_headers=headers, origin=ORIGIN, compression=None, ping_interval=None
+    ) as ws:
+
+        async def drain() -> None:
+            async for _ in ws:
+                pass
+
+        reader = asyncio.create_task(drain())
+        reader.add_done_callback(lambda t: t.cancelled() or t.exception())
+        await asyncio.sleep(0.5)
+        start = time.time()
+        for k in range(int(rate * seconds)):
+            delay = start + k / rate - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if reference:
+                message = (
+                    f'{{"seq":{k + 1},"type":"participant.updated","change":"muted",'
+                    f'"participant":{{"user":{{"id":1}},"self_muted":{str(k % 2 == 0).lower()}}}}}'
+                )
+            else:
+                message = json.dumps({"type": "mic.unmute" if k % 2 == 0 else "mic.mute"})
+            sent.append(time.time())
+            await ws.send(message)
+        await asyncio.sleep(3)  # let the tail arrive
+        reader.cancel()
+    return sent
+
+
+def latency_stats(rows, sent: list[float], members: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    lost = 0
+    gaps = 0
+    for _seated, toggles, conn_gaps, _buckets, _rb, _closed in rows:
+        gaps += conn_gaps
+        toggles = sorted(toggles)
+        lost += max(0, len(sent) - len(toggles))
+        for (_, received), sent_at in zip(toggles, sent, strict=False):
+            latencies.append(received - sent_at)
+    missing_clients = max(0, members - len(rows))
+    lost += missing_clients * len(sent)
+    return {
+        "deliveries": len(latencies),
+        "p50_ms": pct(latencies, 0.5) * 1000,
+        "p95_ms": pct(latencies, 0.95) * 1000,
+        "max_ms": (max(latencies) if latencies else float("nan")) * 1000,
+        "lost": lost,
+        "seq_gaps": gaps,
+    }
+
+
+def rate_stats(rows, window: tuple[int, int]) -> dict[str, Any]:
+    """Messages per second per client inside the window: the mean and the busiest second."""
+    lo, hi = window
+    per_client_mean, peak, reaction_peak = [], 0, 0
+    for _seated, _toggles, _gaps, buckets, reaction_buckets, _closed in rows:
+        seconds = range(lo, hi)
+        counts = [buckets.get(s, 0) for s in seconds]
+        if counts:
+            per_client_mean.append(sum(counts) / len(counts))
+            peak = max(peak, max(counts))
+        reaction_peak = max(reaction_peak, *(reaction_buckets.get(s, 0) for s in seconds), 0)
+    return {
+        "msgs_per_s_mean": statistics.mean(per_client_mean) if per_client_mean else 0,
+        "msgs_per_s_peak": peak,
+        "reaction_msgs_per_s_peak": reaction_peak,
+    }
+
+
+def run_reference(args, n: int) -> dict[str, Any]:
+    port = _free_port()
+    ctx = mp.get_context("spawn")
+    server = ctx.Process(target=reference_server, args=(port,), daemon=True)
+    server.start()
+    _wait_port(port)
+    url = f"ws://127.0.0.1:{port}/"
+    handles = start_clients([url], [""] * n, args.client_procs, max(args.join_rate, 500))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            rows = collect(handles, reset=False)
+            if sum(1 for r in rows if r[0] is not None) >= n:
+                break
+            time.sleep(1)
+        collect(handles)
+        sent = asyncio.run(
+            host_toggles(f"ws://127.0.0.1:{port}/host", "", 10, args.seconds, reference=True)
+        )
+        rows = collect(handles)
+        return latency_stats(rows, sent, n)
+    finally:
+        stop_clients(handles)
+        server.kill()
+
+
+def run_daphne(args, env, n: int, daphnes: int, host, cookies, host_cookie) -> dict[str, Any]:
+    room = fresh_room(host)
+    ports = [_free_port() for _ in range(daphnes)]
+    procs = []
+    for port in ports:
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "daphne"),
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "audiosocial.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(ROOT / "var" / f"bench-daphne-{port}.log", "w"),  # noqa: SIM115
+                preexec_fn=_raise_fd_limit,  # noqa: PLW1509
+            )
+        )
+    result: dict[str, Any] = {"n": n, "daphnes": daphnes}
+    handles = []
+    try:
+        for port in ports:
+            _wait_port(port)
+        urls = [f"ws://127.0.0.1:{port}/ws/rooms/{room.pk}/" for port in ports]
+        t0 = time.time()
+        handles = start_clients(urls, cookies[:n], args.client_procs, args.join_rate)
+        seated = 0
+        deadline = t0 + args.storm_timeout
+        while time.time() < deadline:
+            time.sleep(1)
+            rows = collect(handles, reset=False)
+            seated = sum(1 for r in rows if r[0] is not None)
+            if seated >= n:
+                break
+        last = max((r[0] for r in rows if r[0] is not None), default=time.time())
+        storm_rates = rate_stats(rows, (int(t0) + 1, int(last)))
+        result["storm"] = {
+            "seated": seated,
+            "seconds": last - t0,
+            "refused": sum(1 for r in rows if r[5] is not None),
+            **storm_rates,
+        }
+        time.sleep(1.5)
+        collect(handles)  # reset counters after the storm
+        sent = asyncio.run(host_toggles(urls[0], host_cookie, 10, args.seconds, reference=False))
+        rows = collect(handles)
+        result["events"] = latency_stats(rows, sent, n)
+        # Events and reactions together: 100 reactions/s across the room.
+        reactors = min(n, 50)
+        t1 = int(time.time()) + 1
+        for _, ctl, _ in handles:
+            ctl.send(("react", 100 / reactors, args.seconds + 1, "👏", reactors // len(handles)))
+        sent = asyncio.run(host_toggles(urls[0], host_cookie, 10, args.seconds, reference=False))
+        for _, _, out in handles:
+            out.recv()
+        rows = collect(handles)
+        result["events_reactions"] = {
+            **latency_stats(rows, sent, n),
+            **rate_stats(rows, (t1, t1 + int(args.seconds))),
+        }
+        return result
+    finally:
+        if handles:
+            stop_clients(handles)
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,2000,5000")
+    parser.add_argument("--daphnes", default="1,2")
+    parser.add_argument("--seconds", type=float, default=10, help="length of each measured phase")
+    parser.add_argument("--join-rate", type=float, default=200)
+    parser.add_argument("--client-procs", type=int, default=4)
+    parser.add_argument("--storm-timeout", type=float, default=60)
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/as_bench_fanout"
+        ),
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+    )
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    _raise_fd_limit()
+    (ROOT / "var").mkdir(exist_ok=True)
+    env = bench_env(args)
+    prepare_database(args, env)
+    setup_django(env)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    host, _members, cookies, host_cookie = make_members(max(sizes))
+    results = []
+    for n in sizes:
+        reference = None if args.skip_reference else run_reference(args, n)
+        if reference:
+            print(f"N={n} reference: {json.dumps(reference)}", flush=True)
+        for daphnes in [int(d) for d in args.daphnes.split(",")]:
+            outcome = run_daphne(args, env, n, daphnes, host, cookies, host_cookie)
+            outcome["reference"] = reference
+            if reference:
+                for phase in ("events", "events_reactions"):
+                    outcome[phase]["p95_ratio"] = outcome[phase]["p95_ms"] / reference["p95_ms"]
+            print(f"N={n} daphne x{daphnes}: {json.dumps(outcome)}", flush=True)
+            results.append(outcome)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
