@@ -183,3 +183,30 @@ async def test_offers_are_validated_before_reaching_janus(audio):
         assert refused.value.code == "not_a_participant"
     finally:
         await outsider.close()
+
+
+async def test_trickled_candidates_reach_the_members_own_connection_only(audio):
+    room, host = await make_room("trickler")
+    peer = Peer()
+    connection = uuid.uuid4().hex
+    try:
+        await connect(peer, room, host, connection_id=connection)
+        sdp_lines = peer.pc.localDescription.sdp.splitlines()
+        line = next(text[2:] for text in sdp_lines if text.startswith("a=candidate"))
+        for candidate in ({"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0}, None):
+            await signalling.handle_ice(
+                room_id=room.pk, user_id=host.pk, connection_id=connection, candidate=candidate
+            )
+        # A stale tab's candidates are ignored, not forwarded into the live connection.
+        await signalling.handle_ice(
+            room_id=room.pk, user_id=host.pk, connection_id="old-tab", candidate={"candidate": line}
+        )
+        for bad in ("candidate:1", {"candidate": 42}, {"candidate": "x" * 2000}):
+            with pytest.raises(InvalidInput):
+                await signalling.handle_ice(
+                    room_id=room.pk, user_id=host.pk, connection_id=connection, candidate=bad
+                )
+        assert signalling.connection_count() == 1
+        assert await janus_ids(audio, room) == await active_pks(room)
+    finally:
+        await peer.close()
