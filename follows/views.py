@@ -106,10 +106,10 @@ def _people(request: HttpRequest, username: str, *, followers: bool) -> HttpResp
     member = _member(username)
     if followers:
         rows = selectors.followers_of(user=member, viewer=request.user).order_by("-created_at")
-        people = [(row.follower, row.you_follow) for row in rows[:LIST_SIZE]]
+        people = [(row.follower, row.followed_by_you) for row in rows[:LIST_SIZE]]
     else:
         rows = selectors.following_of(user=member, viewer=request.user).order_by("-created_at")
-        people = [(row.followee, row.you_follow) for row in rows[:LIST_SIZE]]
+        people = [(row.followee, row.followed_by_you) for row in rows[:LIST_SIZE]]
     return render(
         request,
         "follows/people.html",
