@@ -260,6 +260,13 @@ ROOM_IDLE_END_MINUTES = env_int("ROOM_IDLE_END_MINUTES", 15)
 ROOM_SCHEDULE_EXPIRY_HOURS = env_int("ROOM_SCHEDULE_EXPIRY_HOURS", 6)
 ROOM_DISCONNECT_GRACE_SECONDS = float(os.environ.get("ROOM_DISCONNECT_GRACE_SECONDS", "10"))
 ROOM_REACTIONS = env_list("ROOM_REACTIONS", ["👏", "😂", "❤️", "🔥", "💯", "🙌", "🤔", "👎"])
+# Live room delivery (rooms/realtime.py, docs/protocol.md).
+ROOM_REACTION_RATE = env_int("ROOM_REACTION_RATE", 5)
+ROOM_REACTION_WINDOW_SECONDS = float(os.environ.get("ROOM_REACTION_WINDOW_SECONDS", "0.2"))
+ROOM_AUDIENCE_WINDOW_SECONDS = float(os.environ.get("ROOM_AUDIENCE_WINDOW_SECONDS", "0.25"))
+ROOM_AUDIENCE_DELTA_MAX = env_int("ROOM_AUDIENCE_DELTA_MAX", 20)
+ROOM_HEARTBEAT_SECONDS = float(os.environ.get("ROOM_HEARTBEAT_SECONDS", "15"))
+ROOM_PRESENCE_STALE_SECONDS = float(os.environ.get("ROOM_PRESENCE_STALE_SECONDS", "45"))
 AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
 # Notification fan-out writes rows in chunks of this many recipients, one transaction each.
 NOTIFICATIONS_FANOUT_CHUNK_SIZE = env_int("NOTIFICATIONS_FANOUT_CHUNK_SIZE", 5000)
