@@ -84,7 +84,12 @@ async def handle_offer(*, room_id: Any, user_id: int, sdp: str, connection_id: s
     hub = _hub()
     key = (str(room_id), int(user_id))
     async with hub.lock(key):
-        return await hub.offer(key, sdp=sdp, connection_id=str(connection_id))
+        try:
+            return await hub.offer(key, sdp=sdp, connection_id=str(connection_id))
+        except JanusRequestError as exc:
+            # Callers only ever see the ApplicationError family (an ``error`` message, not a
+            # crashed socket).
+            raise _failed(exc) from exc
 
 
 async def handle_ice(
@@ -356,6 +361,11 @@ class _Hub:
                 self.recovery_tasks.add(task)
                 task.add_done_callback(self.recovery_tasks.discard)
 
+    async def session_failed(self, session: ServerSession) -> None:
+        async with self.session_lock:
+            if self.session is session:
+                await self._lose_session(recover=True)
+
     async def _monitor(self) -> None:
         while True:
             await asyncio.sleep(MONITOR_INTERVAL)
@@ -374,9 +384,7 @@ class _Hub:
                 await session.keepalive_once(within=get_node().timeout)
             except (JanusUnavailable, JanusRequestError) as exc:
                 logger.warning("Janus session lost (%s); recovering audio", exc)
-                async with self.session_lock:
-                    if self.session is session:
-                        await self._lose_session(recover=True)
+                await self.session_failed(session)
             except Exception:  # noqa: BLE001 - the watchdog must keep watching
                 logger.exception("Janus watchdog error")
 
@@ -477,15 +485,9 @@ class _Hub:
         room_id = target.room_id
         janus_room = target.janus_room
         controller = AudioBridgeController(node)
-        # The token must be allowed before the join; attaching the handle meanwhile is free.
+        # The token must be allowed before the join; getting the session meanwhile is free.
         _, session = await asyncio.gather(
-            asyncio.to_thread(
-                controller.allowed_add,
-                janus_room,
-                secret=target.janus_secret,
-                tokens=[member.token],
-            ),
-            self.get_session(node),
+            self._allow(controller, target, member), self.get_session(node)
         )
         handle = AudioBridgePlugin(on_event=self._on_event)
         body = {
@@ -498,9 +500,19 @@ class _Hub:
         }
         attached = False
         try:
+            try:
+                async with janus_errors(node.url):
+                    await asyncio.wait_for(handle.attach(session), node.timeout)
+            except JanusUnavailable:
+                # Janus may have restarted since the watchdog's last look: this session is gone
+                # (and with it every handle of this process). Recover now, then try once more.
+                await self.session_failed(session)
+                session = await self.get_session(node)
+                handle = AudioBridgePlugin(on_event=self._on_event)
+                async with janus_errors(node.url):
+                    await asyncio.wait_for(handle.attach(session), node.timeout)
+            attached = True
             async with janus_errors(node.url):
-                await asyncio.wait_for(handle.attach(session), node.timeout)
-                attached = True
                 for attempt in range(3):
                     try:
                         data, jsep = await handle.request(
@@ -554,6 +566,23 @@ class _Hub:
         )
         logger.debug("joined %s to %s (%s)", member.pk, janus_room, data.get("audiobridge"))
         return answer
+
+    async def _allow(
+        self, controller: AudioBridgeController, target: _Target, member: bridge.Member
+    ) -> None:
+        try:
+            await asyncio.to_thread(
+                controller.allowed_add,
+                target.janus_room,
+                secret=target.janus_secret,
+                tokens=[member.token],
+            )
+        except JanusRequestError as exc:
+            if not exc.no_such_room:
+                raise
+            # Janus restarted a moment ago: recreating the room allows every active token.
+            if not await _in_thread(bridge.ensure_room_audio, target.room_id):
+                raise JanusUnavailable() from exc
 
     async def _discard(self, handle: AudioBridgePlugin, session: ServerSession, attached: bool):
         if attached:

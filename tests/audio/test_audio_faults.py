@@ -205,3 +205,25 @@ async def test_connection_closed_and_shutdown_are_safe_when_janus_is_gone(audio)
     finally:
         await peer.close()
         audio.start()
+
+
+async def test_an_offer_right_after_a_janus_restart_recovers_at_once(audio, published):
+    room, host = await make_room()
+    await unmute(room, host)
+    listener = await join(room, "listener")
+    host_peer, listener_peer = Peer(tone=A), Peer()
+    try:
+        await connect(host_peer, room, host)
+        await connect(listener_peer, room, listener)
+        await hears(listener_peer, A)
+        audio.restart()
+        # Before the watchdog's next look: the offer itself finds the session and room gone.
+        await close_all(host_peer, listener_peer)
+        host_peer, listener_peer = Peer(tone=A), Peer()
+        await connect(host_peer, room, host)
+        await connect(listener_peer, room, listener)
+        await hears(listener_peer, A)
+        assert room_wide(published, room, "audio.renegotiate")
+        assert await janus_ids(audio, room) == await active_pks(room)
+    finally:
+        await close_all(host_peer, listener_peer)
