@@ -67,6 +67,17 @@ class NotificationConsumer(JsonConsumer):
             except Exception:  # noqa: BLE001 - a stale count only costs an unread publish
                 logger.exception("could not forget a notifications socket of %s", self.user_id)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # ``user.<id>`` is shared with the room sockets; a message meant for them is not ours, and
+        # an unknown type must not crash the member's notifications socket.
+        kind = message.get("type", "")
+        if (
+            not kind.startswith("websocket.")
+            and getattr(self, kind.replace(".", "_"), None) is None
+        ):
+            return
+        await super().dispatch(message)
+
     async def receive_message(self, content: dict[str, Any]) -> None:
         if content["type"] == "ping":
             await self.send_json({"type": "pong", "id": content.get("id")})

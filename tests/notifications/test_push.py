@@ -118,3 +118,14 @@ async def test_presence_counts_open_sockets_per_member():
     assert await database_sync_to_async(presence.online_user_ids)() == {alice.pk}
     await tab2.disconnect()
     assert await database_sync_to_async(presence.online_user_ids)() == set()
+
+
+async def test_a_group_message_meant_for_other_sockets_does_not_close_the_socket():
+    from channels.layers import get_channel_layer
+
+    alice = await database_sync_to_async(UserFactory)()
+    tab = await open_socket(alice)
+    await get_channel_layer().group_send(f"user.{alice.pk}", {"type": "room.something"})
+    await tab.send_json_to({"type": "ping", "id": 1})
+    assert await tab.receive_json_from(timeout=5) == {"type": "pong", "id": 1}
+    await tab.disconnect()
