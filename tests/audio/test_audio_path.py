@@ -12,7 +12,15 @@ from audiosocial.errors import Conflict, Forbidden
 from rooms import services
 from rooms.audio import hooks, signalling
 from rooms.models import Participant, Room
-from tests.audio.peers import SILENT, Peer, goes_silent, hears, never_hears, wait_until
+from tests.audio.peers import (
+    SILENT,
+    Peer,
+    ToneTrack,
+    goes_silent,
+    hears,
+    never_hears,
+    wait_until,
+)
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.janus]
@@ -211,3 +219,41 @@ def talking(published, user_id: int) -> list[bool]:
         for _, event in published
         if event.get("change") == "talking" and event.get("user_id") == user_id
     ]
+
+
+async def test_promotion_can_renegotiate_the_same_peer_connection(audio, monkeypatch):
+    calls = []
+    original = signalling._Hub._reconfigure
+
+    async def counting(self, *args, **kwargs):
+        answer = await original(self, *args, **kwargs)
+        calls.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(signalling._Hub, "_reconfigure", counting)
+    room, host = await make_room()
+    user = await join(room, "promoted")
+    listener = await join(room, "listener")
+    connection = uuid.uuid4().hex
+    promoted_peer, listener_peer = Peer(), Peer()
+    try:
+        await connect(promoted_peer, room, user, connection_id=connection)
+        await connect(listener_peer, room, listener)
+        await bring_on_stage(room, host, user)
+        # The browser keeps its RTCPeerConnection and adds the microphone to it.
+        transceiver = promoted_peer.pc.getTransceivers()[0]
+        transceiver.sender.replaceTrack(ToneTrack(L))
+        transceiver.direction = "sendrecv"
+        await promoted_peer.pc.setLocalDescription(await promoted_peer.pc.createOffer())
+        answer = await signalling.handle_offer(
+            room_id=room.pk,
+            user_id=user.pk,
+            sdp=promoted_peer.pc.localDescription.sdp,
+            connection_id=connection,
+        )
+        await promoted_peer.accept(answer)
+        await hears(listener_peer, L)
+        assert calls == [True]  # a configure on the same handle, not a second join
+        assert await janus_ids(audio, room) == await active_pks(room) - {await host_pk(room)}
+    finally:
+        await close_all(promoted_peer, listener_peer)
