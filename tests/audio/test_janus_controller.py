@@ -288,3 +288,25 @@ def test_runjanus_runs_janus_in_the_foreground_and_stops_on_sigterm(janus_server
         if process.poll() is None:
             process.kill()
             process.wait(5)
+
+
+def test_nothing_sent_to_browsers_can_address_janus(settings):
+    """Browsers get SDP only: no Janus address, port or secret in any static file or template."""
+    needles = {
+        "/janus",
+        "/admin/janus",
+        ":8088",
+        ":7088",
+        "apisecret",
+        "admin_secret",
+        settings.JANUS_API_SECRET,
+        settings.JANUS_ADMIN_SECRET,
+        settings.JANUS_ADMIN_KEY,
+    }
+    offenders = []
+    for folder in ("static", "templates"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and path.suffix in {".js", ".html", ".css", ".json", ".txt"}:
+                text = path.read_text(errors="replace")
+                offenders += [f"{path}: {n}" for n in needles if n and n in text]
+    assert offenders == []
