@@ -126,7 +126,12 @@ function handleMessage(message) {
     finalState("gone", "You were signed out", "Your account can no longer use rooms.");
     return;
   }
-  if (awaitingSnapshot) return; // the snapshot covers whatever this was
+  if (awaitingSnapshot) {
+    // The snapshot will cover the room's state, but not these requests to act.
+    if (message.type === "audio.renegotiate") react({ kind: "renegotiate", reason: message.reason });
+    else if (message.type === "reaction") react({ kind: "reaction", counts: message.counts ?? {} });
+    return;
+  }
   const position = state.classify(message);
   if (position === "gap") {
     requestSnapshot();
