@@ -153,8 +153,16 @@ class LiveServer:
             return "(no log)"
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    # Remembered on the test so that fixtures can tell, at teardown, whether it failed.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def live_site(transactional_db, janus_server, settings, tmp_path):  # noqa: F811
+def live_site(request, transactional_db, janus_server, settings, tmp_path):  # noqa: F811
     """The site at ``live_site.url``, on this test's database, with a real Janus."""
     janus: JanusServer = janus_server
     if not janus.running:
@@ -191,6 +199,10 @@ def live_site(transactional_db, janus_server, settings, tmp_path):  # noqa: F811
         pytest.fail(str(exc), pytrace=False)
     yield server
     server.stop()
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        # Shown under "Captured stdout teardown": what the server said while the test failed.
+        print(f"--- daphne log ({server.log_file}) ---\n{server.log_tail(200)}")
 
 
 @pytest.fixture
