@@ -737,6 +737,10 @@ window.addEventListener("pagehide", () => {
   if (!isFinal()) socket.stop();
   audio.stop();
 });
+window.addEventListener("pageshow", (event) => {
+  // Back from the browser's page cache with a closed socket and no audio: start afresh.
+  if (event.persisted) window.location.reload();
+});
 
 // First paint from the server-rendered detail, then the live socket takes over.
 state.applySnapshot(snapshotFromDetail(config.detail));
