@@ -168,11 +168,10 @@ def live_site(request, transactional_db, janus_server, settings, tmp_path):  # n
     if not janus.running:
         janus.start()
     janus.apply(settings)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_URL", "SQLITE_PATH", "JANUS_", "PYTEST"))
-    }
+    # The server gets its own settings, and keeps Django's async-safety checks (the browser
+    # fixture relaxes them for the test process only).
+    skip = ("DATABASE_URL", "SQLITE_PATH", "JANUS_", "PYTEST", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(skip)}
     env.update(_database_env())
     env.update(
         {
