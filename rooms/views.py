@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from audiosocial.errors import ApplicationError, NotFound
+from audiosocial.errors import ApplicationError, InvalidInput, NotFound
 from follows.selectors import followee_ids
 from rooms import selectors
 from rooms.forms import StartRoomForm
@@ -30,7 +30,13 @@ FOLLOWEES_IN_PAGE = 5000
 
 
 def _hallway_context(request: HttpRequest) -> dict[str, Any]:
-    page = hallway_for(user=request.user, limit=HALLWAY_PAGE_SIZE)
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = hallway_for(user=request.user, cursor=cursor, limit=HALLWAY_PAGE_SIZE)
+    except InvalidInput:
+        # A stale or mangled "more rooms" link: start again from the top.
+        cursor = None
+        page = hallway_for(user=request.user, limit=HALLWAY_PAGE_SIZE)
     sections: dict[str, list] = {SECTION_FOLLOWING: [], SECTION_UPCOMING: [], SECTION_LIVE: []}
     for card in page.cards:
         sections[card.section].append(card)
@@ -38,7 +44,8 @@ def _hallway_context(request: HttpRequest) -> dict[str, Any]:
         "following": sections[SECTION_FOLLOWING],
         "upcoming": sections[SECTION_UPCOMING],
         "live": sections[SECTION_LIVE],
-        "more": page.next_cursor is not None,
+        "next_cursor": page.next_cursor,
+        "paged": cursor is not None,
     }
 
 

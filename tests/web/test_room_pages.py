@@ -231,3 +231,18 @@ def test_calendar_file_is_a_valid_icalendar_event(client, member):
 def test_calendar_file_follows_the_room_visibility(client, member):
     room = scheduled(UserFactory(), visibility="closed")
     assert client.get(f"/rooms/{room.pk}/calendar.ics").status_code == 404
+
+
+def test_hallway_pages_through_many_rooms_and_survives_a_bad_cursor(client, member):
+    from rooms import views
+
+    for n in range(views.HALLWAY_PAGE_SIZE + 2):
+        live_room(UserFactory(), title=f"Busy room {n}")
+    first = client.get("/")
+    assert first.content.count(b"data-room-card=") == views.HALLWAY_PAGE_SIZE
+    cursor = first.context["next_cursor"]
+    assert cursor
+    second = client.get("/", {"cursor": cursor})
+    assert second.content.count(b"data-room-card=") == 2
+    assert b"Back to the top of the hallway" in second.content
+    assert client.get("/", {"cursor": "garbage"}).status_code == 200
