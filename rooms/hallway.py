@@ -1,7 +1,7 @@
 """The hallway: the rooms a member sees on opening the app, in three sections.
 
-1. ``following``: live rooms that someone the member follows hosts or is on stage in, ranked by
-   how many followed people are on stage, then by listener count;
+1. ``following``: live rooms where someone the member follows is on stage (hosting, moderating
+   or speaking), ranked by how many followed people are on stage, then by listener count;
 2. ``upcoming``: scheduled rooms hosted by people the member follows, soonest first;
 3. ``live``: the other live public rooms, by listener count.
 
@@ -10,10 +10,11 @@ rule shared with the API and the WebSocket), and never rooms whose host is suspe
 
 Query count, whatever the number of rooms or of people followed: one query per section at or
 after the cursor's section (three on the first page), plus two for the cards' people (speaker
-previews and followed people in the room). The followed set is never loaded into Python: it is
-a subquery served by the unique (follower, followee) index. Counts come from the denormalised
-``Room.speakers_count`` / ``listeners_count``; the only aggregate is "followed people on stage",
-computed over the partial index ``rooms_active_on_stage``.
+previews, followed people in the room) when the page has cards: five for a first page. The
+followed set is never loaded into Python: it is a subquery served by the unique (follower,
+followee) index. Counts come from the denormalised ``Room.speakers_count`` /
+``listeners_count``; the only aggregates are "followed people on stage" (over the partial index
+``rooms_active_on_stage``) and "followed people in the room", for the rooms shown.
 
 Pagination is keyset: the cursor holds the section and the sort key of the last card. Listener
 counts move while a member scrolls, so a room can move between pages; clients dedupe by id.
