@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -67,9 +69,20 @@ def _clear_cache():
 def pytest_configure(config):
     from django.conf import settings
 
+    database = settings.DATABASES["default"]
     # Connections opened by database_sync_to_async threads must not outlive a test, or the test
     # database cannot be dropped at the end of the run.
-    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    database["CONN_MAX_AGE"] = 0
+    if database["ENGINE"] == "django.db.backends.sqlite3" and not database.get("TEST", {}).get(
+        "NAME"
+    ):
+        # A file, not SQLite's in-memory database: the browser tests' daphne subprocess must see
+        # the same rows, and every run should behave alike whichever tests it collects. tmpfs when
+        # there is one: the suite commits often and needs no durability.
+        base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        folder = tempfile.mkdtemp(prefix="audiosocial-test-", dir=base)
+        database.setdefault("TEST", {})["NAME"] = str(Path(folder) / "test.sqlite3")
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -81,3 +94,8 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped while REQUIRE_SERVICES requires every part: {reason}"
+
+
+# The real Janus, one per run, shared by the audio and browser tests (defined after ``need``,
+# which tests/janus.py imports from here).
+from tests.janus import janus, janus_server  # noqa: E402, F401

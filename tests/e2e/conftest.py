@@ -18,11 +18,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -30,8 +28,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.audio.conftest import JanusServer, janus_server  # noqa: F401 - fixture re-export
 from tests.conftest import need
+from tests.janus import JanusServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -43,22 +41,6 @@ CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
 ]
 SERVER_START_TIMEOUT = 30.0
-
-
-def pytest_configure(config):
-    from django.conf import settings
-
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.sqlite3":
-        return
-    test = database.setdefault("TEST", {})
-    if test.get("NAME"):
-        return
-    # tmpfs when there is one: the suite commits often and does not need durability.
-    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    folder = tempfile.mkdtemp(prefix="audiosocial-e2e-", dir=base)
-    test["NAME"] = str(Path(folder) / "test.sqlite3")
-    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def free_port() -> int:
