@@ -33,7 +33,7 @@ from audiosocial.errors import (
 )
 from rooms import realtime, selectors, services
 from rooms.models import Participant, Room
-from rooms.snapshot import room_snapshot
+from rooms.snapshot import me_payload, room_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +108,11 @@ class RoomConsumer(JsonConsumer):
         self.connection_id = uuid.uuid4().hex
         self.role: str | None = None
         self._role_seq = -1
-        self._floor = 0
-        self._backlog: list[tuple[int, Any]] | None = []
+        # Read by the hub for every frame: the highest seq this socket already has, the frames
+        # held back while a snapshot is read (None once it is sent), and the direct writer.
+        self.floor = 0
+        self.backlog: list[tuple[int, Any]] | None = []
+        self.writer: realtime.DirectWriter | None = None
         self._attached = False
         self._joined = False
         self._left = False
@@ -124,6 +127,7 @@ class RoomConsumer(JsonConsumer):
         # Accepted first so that refusals reach real clients as close codes (a refused
         # handshake is an opaque HTTP 403 to a browser).
         await self.accept()
+        self.writer = realtime.direct_writer_for(self.base_send)
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
@@ -150,14 +154,24 @@ class RoomConsumer(JsonConsumer):
         self._hub = self.hub or realtime.get_hub()
         await self._hub.attach(self)
         self._attached = True
-        await self._send_snapshot()
+        await self._send_snapshot(shared=True)
 
     def _open(self, user: Any) -> Room:
-        room = selectors.room_for_user(user=user, room_id=self.room_id)
-        if room.state in (Room.State.ENDED, Room.State.CANCELLED):
-            raise _Gone
-        participant = services.participant_join(room=room, user=user)
+        # Joining first: ``participant_join`` checks visibility under the room lock anyway, so the
+        # common case costs one visibility check, not two (a join storm is bound by these).
+        # A row handle: ``participant_join`` loads it under its lock (NotFound if there is none).
+        room = Room(pk=self.room_id)
+        room._state.adding = False
+        try:
+            participant = services.participant_join(room=room, user=user)
+        except Conflict:
+            # Not live (or full): only someone who may see the room learns which.
+            room = selectors.room_for_user(user=user, room_id=self.room_id)
+            if room.state in (Room.State.ENDED, Room.State.CANCELLED):
+                raise _Gone from None
+            raise
         self.role = participant.role
+        self._me = me_payload(room=room, participant=participant, user=user)
         realtime.presence_add(room.pk, user.pk, self.connection_id)
         return room
 
@@ -202,42 +216,70 @@ class RoomConsumer(JsonConsumer):
             self.role, self._role_seq = role, seq
 
     async def deliver(self, seq: int, message: dict[str, Any]) -> None:
-        if self._backlog is not None:
-            self._backlog.append((seq, message))
-        elif seq > self._floor:
+        if self.backlog is not None:
+            self.backlog.append((seq, message))
+        elif seq > self.floor:
             await self.base_send(message)
 
     async def close_after(self, seq: int, *, code: int) -> None:
-        if self._backlog is not None:
-            self._backlog.append((seq, code))
+        if self.backlog is not None:
+            self.backlog.append((seq, code))
         elif self._busy:
             # A command of this socket caused it (``room.end``): its ack goes out first.
             self._pending_close = code
         else:
             await self.close(code=code)
 
-    async def _send_snapshot(self, request_id: Any = None) -> None:
-        if self._backlog is None:
-            self._backlog = []
-        user = self.scope["user"]
-        snapshot = await db(room_snapshot)(room=self.room, user=user)
-        if request_id is not None:
-            snapshot["id"] = request_id
-        seq = snapshot["seq"]
-        if seq >= self._role_seq:
-            self.role, self._role_seq = snapshot["me"]["role"], seq
-        await self.send_json(snapshot)
-        self._floor = max(self._floor, seq)
+    async def _send_snapshot(self, request_id: Any = None, *, shared: bool = False) -> None:
+        """Send a ``room.snapshot``, then the frames that arrived meanwhile that it does not cover.
+
+        ``shared``: a listener connecting may get the room part of a recent snapshot this process
+        already built (with its own ``me``) plus the frames since, replayed from the hub: in a
+        join storm one database read serves hundreds of arrivals.
+        """
+        if self.backlog is None:
+            self.backlog = []
+        cached = (
+            self._hub.cached_snapshot(self.room_id) if shared and not self.is_moderator else None
+        )
+        if cached is not None:
+            seq, room_part, replay = cached
+            me = realtime.dumps(self._me)
+            await self.send(
+                text_data=f'{{"seq":{seq},"type":"room.snapshot","me":{me},{room_part[1:]}'
+            )
+            self.floor = max(self.floor, seq)
+            for frame_seq, message, kind, user_id in self._hub.replay_for(self, replay):
+                if frame_seq > self.floor:
+                    await self.base_send(message)
+                    self.floor = frame_seq
+                    if kind == "room.ended" or (kind == "removed" and user_id == self.user_id):
+                        self.backlog.append((frame_seq, realtime.close_code_for(kind)))
+        else:
+            user = self.scope["user"]
+            snapshot = await db(room_snapshot)(room=self.room, user=user)
+            seq = snapshot["seq"]
+            if not self.is_moderator and snapshot["me"]["role"] not in Participant.MODERATOR_ROLES:
+                room_part = {
+                    k: v for k, v in snapshot.items() if k not in ("seq", "type", "me", "id")
+                }
+                self._hub.store_snapshot(self.room_id, seq, realtime.dumps(room_part))
+            if request_id is not None:
+                snapshot["id"] = request_id
+            if seq >= self._role_seq:
+                self.role, self._role_seq = snapshot["me"]["role"], seq
+            await self.send_json(snapshot)
+            self.floor = max(self.floor, seq)
         # Frames that arrived while the snapshot was read: send what it does not already cover,
         # in order (new ones may be appended while we send).
-        while self._backlog:
-            frame_seq, item = self._backlog.pop(0)
+        while self.backlog:
+            frame_seq, item = self.backlog.pop(0)
             if isinstance(item, int):
                 await self.close(code=item)
-            elif frame_seq > self._floor:
+            elif frame_seq > self.floor:
                 await self.base_send(item)
-                self._floor = frame_seq
-        self._backlog = None
+                self.floor = frame_seq
+        self.backlog = None
 
     # -- client messages ------------------------------------------------------------------------
 

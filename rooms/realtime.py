@@ -34,14 +34,16 @@ at a thousand listeners. So:
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import json
 import logging
+import struct
 import threading
 import time
 import weakref
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -302,6 +304,9 @@ class LocalBackend:
                 second, count = now, 0
             if count >= limit:
                 return False
+            if len(self.rates) > 10_000:
+                # Buckets of past seconds are dead weight: one process, one development server.
+                self.rates = {k: v for k, v in self.rates.items() if v[0] == now}
             self.rates[(room_id, user_id)] = (second, count + 1)
             return True
 
@@ -645,6 +650,94 @@ def presence_sweep(*, now: Any = None) -> int:
     return leave_stale_participants(seen_before=now - timedelta(seconds=presence_stale_seconds()))
 
 
+# --- Writing frames -------------------------------------------------------------------------------
+
+
+def text_frame(text: str) -> bytes:
+    """One complete, unmasked WebSocket text frame (RFC 6455 5.2): a server's frame is the same
+    bytes for every client, so it is built once per event per process."""
+    payload = text.encode("utf-8")
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 65536:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+class DirectWriter:
+    """Writes pre-built frames straight to one daphne WebSocket connection's socket.
+
+    Through the ASGI ``send`` every delivery is framed again by autobahn and goes through
+    Twisted's write buffer (``startWriting``/``stopWriting``: two ``epoll_ctl`` calls and a loop
+    iteration per message); with thousands of sockets per event that dominated the fan-out. This
+    sends the shared frame with one ``send()``. Order with the socket's other messages (replies
+    go through the ASGI path) is kept by sending directly only when Twisted holds nothing unsent
+    for the connection, and appending to its buffer otherwise.
+    """
+
+    __slots__ = ("protocol", "transport", "socket")
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+        self.transport = protocol.transport
+        self.socket = protocol.transport.socket
+
+    def write(self, frame: bytes) -> None:
+        protocol = self.protocol
+        if protocol.state != protocol.STATE_OPEN:
+            return  # closing: the close frame was the last thing to send
+        transport = self.transport
+        if transport.disconnecting or not transport.connected:
+            return
+        if transport._tempDataLen or len(transport.dataBuffer) > transport.offset:
+            transport.write(frame)
+            return
+        try:
+            sent = self.socket.send(frame)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            return  # the connection is gone; Twisted notices on its next read
+        if sent < len(frame):
+            transport.write(frame[sent:])
+
+
+def direct_writer_for(send: Any) -> DirectWriter | None:
+    """The direct writer behind an ASGI ``send`` served by daphne, or None (any other server,
+    the test communicator, TLS terminated in daphne): then frames go through ``send``."""
+    if not getattr(settings, "ROOM_DIRECT_WRITES", True):
+        return None
+    for _ in range(8):
+        if isinstance(send, functools.partial):
+            protocol = send.args[0] if send.args else None
+            return _writer_for_protocol(protocol)
+        # Channels' session middleware wraps ``send`` in a bound method of an object that keeps
+        # the real one as ``real_send``.
+        send = getattr(getattr(send, "__self__", None), "real_send", None)
+        if send is None:
+            return None
+    return None
+
+
+def _writer_for_protocol(protocol: Any) -> DirectWriter | None:
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:  # pragma: no cover - daphne is a dependency
+        return None
+    if not isinstance(protocol, WebSocketProtocol):
+        return None
+    transport = getattr(protocol, "transport", None)
+    needed = ("socket", "dataBuffer", "offset", "_tempDataLen", "connected", "disconnecting")
+    if transport is None or getattr(transport, "TLS", False):
+        return None
+    if not all(hasattr(transport, name) for name in needed):
+        return None
+    return DirectWriter(protocol)
+
+
 # --- The per-process hub -------------------------------------------------------------------------
 
 _local_hubs: weakref.WeakSet[RoomHub] = weakref.WeakSet()
@@ -671,12 +764,42 @@ def get_hub() -> RoomHub:
 
 
 class _LocalRoom:
-    __slots__ = ("sockets", "by_user", "ready")
+    __slots__ = ("sockets", "by_user", "ready", "recent", "last_seq", "evicted_upto", "snapshot")
 
     def __init__(self) -> None:
         self.sockets: set[RoomConsumer] = set()
         self.by_user: dict[int, set[RoomConsumer]] = defaultdict(set)
         self.ready = asyncio.Event()
+        # The room's latest frames as this process received them, for sockets that start from a
+        # shared snapshot: (seq, parsed event, message for recipients, placeholder message).
+        self.recent: deque[tuple[int, dict[str, Any], dict, dict | None]] = deque(
+            maxlen=RECENT_FRAMES
+        )
+        self.last_seq: int | None = None
+        # Frames up to this seq are no longer (or were never) in ``recent``.
+        self.evicted_upto = 0
+        # (seq, monotonic time built, JSON of a listener's snapshot without seq, type and me).
+        self.snapshot: tuple[int, float, str] | None = None
+
+    def remember(self, seq: int, data: dict[str, Any], message: dict, other: dict | None) -> None:
+        if self.last_seq is not None and seq != self.last_seq + 1:
+            # This process missed frames (a Redis reconnect): nothing before is vouched for.
+            self.recent.clear()
+            self.evicted_upto = seq - 1
+            self.snapshot = None
+        elif len(self.recent) == self.recent.maxlen:
+            self.evicted_upto = self.recent[0][0]
+        self.last_seq = seq
+        self.recent.append((seq, data, message, other))
+
+
+# Frames kept per room for replay after a shared snapshot, and how long such a snapshot is used.
+RECENT_FRAMES = 1024
+SHARED_SNAPSHOT_SECONDS = 5.0
+
+
+def close_code_for(kind: str) -> int:
+    return CLOSE_ROOM_ENDED if kind == "room.ended" else CLOSE_REMOVED
 
 
 class RoomHub:
@@ -735,6 +858,45 @@ class RoomHub:
         await self._unsubscribe(consumer.room_id)
         if not self.rooms:
             await self.close()
+
+    # -- shared snapshots
+    def cached_snapshot(self, room_id: str) -> tuple[int, str, list] | None:
+        """A listener's snapshot of ``room_id`` built here recently, and every frame since."""
+        room = self.rooms.get(room_id)
+        entry = room.snapshot if room is not None else None
+        if entry is None:
+            return None
+        seq, built_at, room_part = entry
+        if time.monotonic() - built_at > SHARED_SNAPSHOT_SECONDS or room.evicted_upto > seq:
+            return None
+        return seq, room_part, [item for item in room.recent if item[0] > seq]
+
+    def store_snapshot(self, room_id: str, seq: int, room_part: str) -> None:
+        room = self.rooms.get(room_id)
+        if room is None or room.evicted_upto > seq:
+            return
+        if room.snapshot is None or room.snapshot[0] <= seq:
+            room.snapshot = (seq, time.monotonic(), room_part)
+
+    @staticmethod
+    def replay_for(consumer: RoomConsumer, items: list) -> Iterable[tuple[int, dict, str, Any]]:
+        """The remembered frames as ``consumer`` must receive them (its own copy or the
+        placeholder), keeping its role current as they pass."""
+        for seq, data, message, other in items:
+            kind = data.get("type")
+            audience = data.get("audience", "room")
+            target = data.get("user_id")
+            if kind == "participant.updated":
+                participant = data.get("participant") or {}
+                if (participant.get("user") or {}).get("id") == consumer.user_id:
+                    consumer.observe_role(seq, participant.get("role"))
+            if audience == "room" or other is None:
+                mine = True
+            elif audience == "moderators":
+                mine = consumer.is_moderator or consumer.user_id == target
+            else:
+                mine = consumer.user_id == target
+            yield seq, (message if mine else other), kind, target
 
     def local_sockets(self, room_id: str) -> int:
         room = self.rooms.get(room_id)
@@ -838,8 +1000,17 @@ class RoomHub:
         message = {"type": "websocket.send", "text": frame}
         self._observe(room, data)
         if audience == "room":
+            room.remember(seq, data, message, None)
+            wire: bytes | None = None
             for consumer in list(room.sockets):
-                await consumer.deliver(seq, message)
+                writer = consumer.writer
+                if writer is not None and consumer.backlog is None:
+                    if seq > consumer.floor:
+                        if wire is None:
+                            wire = text_frame(frame)
+                        writer.write(wire)
+                else:
+                    await consumer.deliver(seq, message)
         else:
             target = data.get("user_id")
             if audience == "moderators":
@@ -847,13 +1018,30 @@ class RoomHub:
             else:
                 recipients = set(room.by_user.get(target, ()))
             if kind == "participant.updated" and data.get("change") == "hand":
-                other = {"seq": seq, "type": "hands.updated", "room": room_id}
-                other["count"] = data.get("hands")
+                other_text = dumps(
+                    {
+                        "seq": seq,
+                        "type": "hands.updated",
+                        "room": room_id,
+                        "count": data.get("hands"),
+                    }
+                )
             else:
-                other = {"seq": seq, "type": "skip"}
-            placeholder = {"type": "websocket.send", "text": dumps(other)}
+                other_text = dumps({"seq": seq, "type": "skip"})
+            placeholder = {"type": "websocket.send", "text": other_text}
+            room.remember(seq, data, message, placeholder)
+            wires: dict[bool, bytes] = {}
             for consumer in list(room.sockets):
-                await consumer.deliver(seq, message if consumer in recipients else placeholder)
+                mine = consumer in recipients
+                writer = consumer.writer
+                if writer is not None and consumer.backlog is None:
+                    if seq > consumer.floor:
+                        wire = wires.get(mine)
+                        if wire is None:
+                            wire = wires[mine] = text_frame(frame if mine else other_text)
+                        writer.write(wire)
+                else:
+                    await consumer.deliver(seq, message if mine else placeholder)
         if kind == "removed":
             for consumer in list(room.by_user.get(data.get("user_id"), ())):
                 await consumer.close_after(seq, code=CLOSE_REMOVED)

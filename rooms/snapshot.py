@@ -12,7 +12,22 @@ from django.conf import settings
 
 from rooms import realtime
 from rooms.models import Participant, Room
-from rooms.selectors import DETAIL_LISTENERS, room_detail
+from rooms.selectors import DETAIL_LISTENERS, permissions_for, room_detail
+
+
+def me_payload(*, room: Room, participant: Participant, user: Any) -> dict[str, Any]:
+    """The snapshot's ``me`` from a participation already loaded (no query); the same fields as
+    ``room_detail``'s ``me``."""
+    return {
+        "user_id": user.pk,
+        "role": participant.role,
+        "participating": participant.left_at is None,
+        "muted": participant.muted,
+        "moderator_muted": participant.moderator_muted,
+        "hand_raised": participant.hand_raised_at is not None,
+        "invited_to_speak": participant.speaker_invited_at is not None,
+        "permissions": permissions_for(room=room, participant=participant, user=user),
+    }
 
 
 def room_snapshot(*, room: Room, user: Any) -> dict[str, Any]:

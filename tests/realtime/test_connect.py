@@ -119,8 +119,9 @@ async def test_removed_member_cannot_reopen_the_room():
     await database_sync_to_async(services.participant_join)(room=room, user=member)
     await database_sync_to_async(services.participant_remove)(room=room, by=host, user=member)
     code, received = await _refused(member, room.pk)
-    assert code == 4404
-    assert received == []
+    # They know the room: they are told why, and nothing else.
+    assert code == 4403
+    assert [(m["type"], m["code"]) for m in received] == [("error", "removed_from_room")]
 
 
 async def test_full_room_refuses_with_4409(settings):
