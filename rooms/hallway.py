@@ -277,8 +277,8 @@ _BUILDERS = {
 def _attach_people(cards: list[HallwayCard], followees: QuerySet) -> None:
     """Speaker previews and followed people for every card: two queries in all.
 
-    1. the page's stages with their members (at most ``ROOM_MAX_SPEAKERS`` rows a room, from
-       the partial index rooms_active_by_role), each row flagged "followed";
+    1. the first people on each stage with their members (a window over the page's stages,
+       at most ``ROOM_MAX_SPEAKERS`` rows a room from the partial index rooms_active_by_role);
     2. the first followed people of each room with their members: a window ranks the narrow
        rows of followed participants and only the page's few ids meet the members table.
        Kept apart from the stages so PostgreSQL picks its access path from the size of the
@@ -290,11 +290,25 @@ def _attach_people(cards: list[HallwayCard], followees: QuerySet) -> None:
     by_room = {card.room.pk: card for card in cards}
     room_ids = list(by_room)
     member = [f"user__{name}" for name in _USER_CARD_FIELDS]
+    role_rank = Case(
+        When(role=Participant.Role.HOST, then=Value(0)),
+        When(role=Participant.Role.MODERATOR, then=Value(1)),
+        default=Value(2),
+    )
     stage = list(
         Participant.objects.filter(room_id__in=room_ids, left_at__isnull=True, role__in=_STAGE)
         .select_related("user")
         .only("room_id", "user", "role", "joined_at", *member)
         .annotate(followed=ExpressionWrapper(Q(user_id__in=followees), output_field=BooleanField()))
+        .annotate(
+            # Followed first, then host, moderators, speakers, each by arrival.
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("room_id")],
+                order_by=[F("followed").desc(), role_rank.asc(), F("joined_at").asc(), "pk"],
+            )
+        )
+        .filter(rank__lte=SPEAKER_PREVIEWS)
     )
     stage_first = Case(When(role__in=_STAGE, then=Value(0)), default=Value(1))
     followed = list(
@@ -313,12 +327,9 @@ def _attach_people(cards: list[HallwayCard], followees: QuerySet) -> None:
         .filter(rank__lte=FOLLOWED_PREVIEWS)
     )
 
-    # Followed first, then host, moderators, speakers, each by arrival.
-    stage.sort(key=lambda p: (not p.followed, _ROLE_RANK[p.role], p.joined_at, p.pk))
+    stage.sort(key=lambda p: p.rank)
     for participant in stage:
-        card = by_room[participant.room_id]
-        if len(card.speakers) < SPEAKER_PREVIEWS:
-            card.speakers.append(participant.user)
+        by_room[participant.room_id].speakers.append(participant.user)
     followed.sort(key=lambda p: p.rank)
     for participant in followed:
         by_room[participant.room_id].followed_in_room.append(participant.user)
@@ -336,9 +347,6 @@ def _followed_in_room(followees: QuerySet) -> Subquery:
         .values("n")
     )
     return Subquery(counted, output_field=IntegerField())
-
-
-_ROLE_RANK = {Participant.Role.HOST: 0, Participant.Role.MODERATOR: 1, Participant.Role.SPEAKER: 2}
 
 
 # --- Entry point -------------------------------------------------------------------------------
