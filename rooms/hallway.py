@@ -8,13 +8,13 @@
 Only rooms the member may see appear (``rooms.selectors.visible_rooms_q``, the one visibility
 rule shared with the API and the WebSocket), and never rooms whose host is suspended or banned.
 
-Query count, whatever the number of rooms or of people followed: one query per section at or
-after the cursor's section (three on the first page), plus two for the cards' people (speaker
-previews, followed people in the room) when the page has cards: five for a first page. The
-followed set is never loaded into Python: it is a subquery served by the unique (follower,
-followee) index. Counts come from the denormalised ``Room.speakers_count`` /
-``listeners_count``; the only aggregates are "followed people on stage" (over the partial index
-``rooms_active_on_stage``) and "followed people in the room", for the rooms shown.
+Three queries for any page, whatever the number of rooms or of people followed: the rooms of
+all three sections in order (one query, the section computed per room), then the cards' people
+(speaker previews; followed people in the room). The followed set is never loaded into Python:
+it is a subquery served by the unique (follower, followee) index. Counts come from the
+denormalised ``Room.speakers_count`` / ``listeners_count``; the only aggregates are "followed
+people on stage" (over the followed stage participants) and "followed people in the room"
+(for the rooms shown only).
 
 Pagination is keyset: the cursor holds the section and the sort key of the last card. Listener
 counts move while a member scrolls, so a room can move between pages; clients dedupe by id.
@@ -38,6 +38,7 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -159,22 +160,31 @@ def _decode_cursor(cursor: str) -> _Position:
 
 
 def _after(position: _Position) -> Q:
-    """Rooms strictly after ``position`` in the upcoming or other-live order (the first
-    section applies its own, inside its ranking)."""
+    """Rooms strictly after ``position`` in the hallway's order (section, then its own key)."""
     pk = position.room_id
-    if SECTIONS[position.section] == SECTION_UPCOMING:
+    section = SECTIONS[position.section]
+    if section == SECTION_FOLLOWING:
+        on_stage, listeners = position.key
+        return (
+            Q(section__gt=0)
+            | Q(section=0, followed_on_stage__lt=on_stage)
+            | Q(section=0, followed_on_stage=on_stage, listeners_count__lt=listeners)
+            | Q(section=0, followed_on_stage=on_stage, listeners_count=listeners, pk__gt=pk)
+        )
+    if section == SECTION_UPCOMING:
         (when,) = position.key
-        return Q(scheduled_for__gt=when) | Q(scheduled_for=when, pk__gt=pk)
+        return (
+            Q(section__gt=1)
+            | Q(section=1, scheduled_for__gt=when)
+            | Q(section=1, scheduled_for=when, pk__gt=pk)
+        )
     (listeners,) = position.key
-    return Q(listeners_count__lt=listeners) | Q(listeners_count=listeners, pk__gt=pk)
+    return Q(section=2, listeners_count__lt=listeners) | Q(
+        section=2, listeners_count=listeners, pk__gt=pk
+    )
 
 
 # --- Sections ----------------------------------------------------------------------------------
-
-
-def _followed_on_stage(followees: QuerySet) -> QuerySet[Participant]:
-    # Matches the partial index rooms_active_on_stage (user, room): active and on stage.
-    return Participant.objects.filter(left_at__isnull=True, role__in=_STAGE, user_id__in=followees)
 
 
 def _cards_rooms() -> QuerySet[Room]:
@@ -182,93 +192,50 @@ def _cards_rooms() -> QuerySet[Room]:
     return Room.objects.select_related("host").only(*_CARD_FIELDS)
 
 
-def _rooms_for(user: Any) -> QuerySet[Room]:
-    """Rooms ``user`` may see whose host is not suspended or banned, host loaded."""
-    # visible_rooms_q covers blocks (both ways), removals, invitations and the viewer's own
-    # sanctions; a sanctioned host's rooms stay out of every hallway as well.
+def _hallway_rooms(user: Any, followees: QuerySet) -> QuerySet[Room]:
+    """Every room of the hallway in its order, each annotated with its section: one query.
+
+    Candidates are the live rooms and the followed hosts' upcoming rooms the member may see
+    (``visible_rooms_q``; a suspended or banned host's rooms stay out as well). Each is
+    left-joined to its followed stage participants (the partial index rooms_active_on_stage
+    against the followed set: a few thousand narrow rows at most) and grouped, which gives
+    "followed people on stage" and so the section. Ordering by section, then each section's
+    key, puts the three sections one after the other.
+    """
+    not_before = timezone.now() - timedelta(hours=settings.ROOM_SCHEDULE_EXPIRY_HOURS)
+    followed_stage = FilteredRelation(
+        "participants",
+        condition=Q(
+            participants__left_at__isnull=True,
+            participants__role__in=_STAGE,
+            participants__user_id__in=Subquery(followees),
+        ),
+    )
     return (
         _cards_rooms()
         .filter(visible_rooms_q(user), host__is_active=True)
         .exclude(host_id__in=restricted_sanctions().values("user_id"))
-    )
-
-
-def _section_following(
-    rooms: QuerySet, followees: QuerySet, position: _Position | None, fetch: int
-) -> QuerySet:
-    """Live rooms with followed people on stage, most of them first, then most listeners.
-
-    The ranking is a narrow subquery: visible live rooms joined to their followed stage
-    participants (the partial index rooms_active_on_stage against the followed set), grouped
-    per room id, ordered, cut to one page. Only those ids reach the outer query, which loads
-    the rooms with their hosts and counts the followed stage again for those few rooms. Rooms
-    stay the driving table, so the visibility rule is a filter on each room; as a semi-join of
-    participants it invites row estimates far off the mark (each ``NOT IN`` of the rule is
-    guessed at one half) and nested loops over thousands of followees.
-    """
-    ranked = (
-        rooms.filter(state=Room.State.LIVE)
+        # A host running late keeps their card until housekeeping expires the room.
         .filter(
-            participants__left_at__isnull=True,
-            participants__role__in=_STAGE,
-            participants__user_id__in=followees,
+            Q(state=Room.State.LIVE)
+            | Q(state=Room.State.SCHEDULED, host_id__in=followees, scheduled_for__gte=not_before)
         )
-        .values("pk")
-        .annotate(followed_on_stage=Count("participants"))
-        .order_by("-followed_on_stage", "-listeners_count", "pk")
-    )
-    if position is not None:
-        on_stage_key, listeners = position.key
-        ranked = ranked.filter(
-            Q(followed_on_stage__lt=on_stage_key)
-            | Q(followed_on_stage=on_stage_key, listeners_count__lt=listeners)
-            | Q(followed_on_stage=on_stage_key, listeners_count=listeners, pk__gt=position.room_id)
+        .annotate(followed_stage=followed_stage)
+        .annotate(followed_on_stage=Count("followed_stage"))
+        .annotate(
+            section=Case(
+                When(state=Room.State.SCHEDULED, then=Value(1)),
+                When(followed_on_stage__gt=0, then=Value(0)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
         )
-    count_on_stage = (
-        _followed_on_stage(followees)
-        .filter(room_id=OuterRef("pk"))
-        .order_by()
-        .values("room_id")
-        .annotate(n=Count("pk"))
-        .values("n")
+        # Other live rooms only when public (HAVING: the section is known after grouping).
+        .filter(Q(section__lt=2) | Q(visibility=Room.Visibility.PUBLIC))
+        # Within a section the other keys tie: no followed stage (0) outside the first,
+        # no date outside the second, no listeners in the second.
+        .order_by("section", "-followed_on_stage", "scheduled_for", "-listeners_count", "pk")
     )
-    return (
-        _cards_rooms()
-        .filter(pk__in=ranked.values("pk")[:fetch])
-        .annotate(followed_on_stage=Subquery(count_on_stage, output_field=IntegerField()))
-        .order_by("-followed_on_stage", "-listeners_count", "pk")
-    )
-
-
-def _section_upcoming(
-    rooms: QuerySet, followees: QuerySet, position: _Position | None, fetch: int
-) -> QuerySet:
-    # A host running late keeps their card until housekeeping expires the room.
-    not_before = timezone.now() - timedelta(hours=settings.ROOM_SCHEDULE_EXPIRY_HOURS)
-    queryset = rooms.filter(
-        state=Room.State.SCHEDULED, host_id__in=followees, scheduled_for__gte=not_before
-    ).order_by("scheduled_for", "pk")
-    return queryset.filter(_after(position)) if position is not None else queryset
-
-
-def _section_live(
-    rooms: QuerySet, followees: QuerySet, position: _Position | None, fetch: int
-) -> QuerySet:
-    # Exactly the complement of the first section among public live rooms, so no room is listed
-    # twice; the scan follows the partial index rooms_live_public_by_size.
-    queryset = (
-        rooms.filter(state=Room.State.LIVE, visibility=Room.Visibility.PUBLIC)
-        .exclude(pk__in=_followed_on_stage(followees).values("room_id"))
-        .order_by("-listeners_count", "pk")
-    )
-    return queryset.filter(_after(position)) if position is not None else queryset
-
-
-_BUILDERS = {
-    SECTION_FOLLOWING: _section_following,
-    SECTION_UPCOMING: _section_upcoming,
-    SECTION_LIVE: _section_live,
-}
 
 
 # --- People on the cards -----------------------------------------------------------------------
@@ -277,15 +244,15 @@ _BUILDERS = {
 def _attach_people(cards: list[HallwayCard], followees: QuerySet) -> None:
     """Speaker previews and followed people for every card: two queries in all.
 
-    1. the first people on each stage with their members (a window over the page's stages,
-       at most ``ROOM_MAX_SPEAKERS`` rows a room from the partial index rooms_active_by_role);
-    2. the first followed people of each room with their members: a window ranks the narrow
-       rows of followed participants and only the page's few ids meet the members table.
-       Kept apart from the stages so PostgreSQL picks its access path from the size of the
-       followed set: a probe per followee for a few, one pass over the rooms' participants
-       for thousands (an ``OR`` of both would force that pass, tens of thousands of listener
-       rows, even for ten followees).
-    The number of followed people in each room came with the room (``followed_in_room``).
+    1. the first people on each stage, with their members: a window over the page's stages
+       (at most ``ROOM_MAX_SPEAKERS`` rows a room, from the partial index rooms_active_by_role);
+    2. the first followed people in each room, with their members: a window over the page's
+       followed participants. Kept apart from the stages so PostgreSQL picks its access path
+       from the size of the followed set (a probe per followee for a few, one pass over the
+       rooms' participants for thousands); an ``OR`` of both would force the pass over every
+       listener of the page's rooms, tens of thousands of rows, even for ten followees.
+
+    How many followed people each room holds came with the room (``followed_in_room``).
     """
     by_room = {card.room.pk: card for card in cards}
     room_ids = list(by_room)
@@ -361,32 +328,21 @@ def hallway_for(*, user: Any, cursor: str | None = None, limit: int = DEFAULT_LI
     limit = max(1, min(int(limit), MAX_LIMIT))
     position = _decode_cursor(cursor) if cursor else None
     followees = Follow.objects.filter(follower_id=user.pk).values("followee_id")
-    # Built once and cloned per section: the visibility rule's subqueries cost more to build
-    # in Python than the database takes to run them.
-    rooms = _rooms_for(user)
-
-    # Every section at or after the cursor is queried even when an earlier one already filled
-    # the page (then for one row): the query count stays independent of the data, and each
-    # section query is a short index scan. A full page plus one tells whether there is more.
-    rows: list[HallwayCard] = []
-    first = position.section if position else 0
-    for index in range(first, len(SECTIONS)):
-        section = SECTIONS[index]
-        here = position if position is not None and index == position.section else None
-        fetch = max(1, limit + 1 - len(rows))
-        queryset = _BUILDERS[section](rooms, followees, here, fetch)
-        # Counted only for the rows that leave the query: PostgreSQL evaluates an output
-        # column that the ORDER BY does not need after the sort and the LIMIT.
-        queryset = queryset.annotate(followed_in_room=_followed_in_room(followees))
-        for room in queryset[:fetch]:
-            rows.append(
-                HallwayCard(
-                    section=section,
-                    room=room,
-                    followed_on_stage_count=getattr(room, "followed_on_stage", 0) or 0,
-                    followed_in_room_count=room.followed_in_room or 0,
-                )
-            )
+    queryset = _hallway_rooms(user, followees)
+    if position is not None:
+        queryset = queryset.filter(_after(position))
+    # Counted only for the rows that leave the query: PostgreSQL evaluates an output column
+    # that the ORDER BY does not need after the sort and the LIMIT.
+    queryset = queryset.annotate(followed_in_room=_followed_in_room(followees))
+    rows = [
+        HallwayCard(
+            section=SECTIONS[room.section],
+            room=room,
+            followed_on_stage_count=room.followed_on_stage,
+            followed_in_room_count=room.followed_in_room or 0,
+        )
+        for room in queryset[: limit + 1]
+    ]
 
     cards = rows[:limit]
     next_cursor = _encode_cursor(cards[-1]) if len(rows) > limit else None
