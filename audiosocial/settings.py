@@ -7,6 +7,7 @@ layer, the Celery broker and the shared cache. See docs/configuration.md.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "audiosocial.context_processors.webrtc",
             ],
         },
     },
@@ -181,6 +183,26 @@ JANUS_ADMIN_KEY = os.environ.get("JANUS_ADMIN_KEY", "dev-janus-admin-key" if DEB
 JANUS_RTP_PORT_RANGE = os.environ.get("JANUS_RTP_PORT_RANGE", "20000-40000")
 JANUS_RUNTIME_DIR = Path(os.environ.get("JANUS_RUNTIME_DIR", str(BASE_DIR / "var" / "janus")))
 JANUS_TIMEOUT = float(os.environ.get("JANUS_TIMEOUT", "5"))
+# Reaching clients across NATs: the public address of a 1:1-NATed host (cloud VMs), and the
+# STUN/TURN servers Janus uses to gather its own candidates.
+JANUS_NAT_1_1_MAPPING = os.environ.get("JANUS_NAT_1_1_MAPPING", "")
+JANUS_STUN_SERVER = os.environ.get("JANUS_STUN_SERVER", "")  # host:port
+JANUS_TURN_SERVER = os.environ.get("JANUS_TURN_SERVER", "")  # host:port
+JANUS_TURN_TYPE = os.environ.get("JANUS_TURN_TYPE", "udp")
+JANUS_TURN_USER = os.environ.get("JANUS_TURN_USER", "")
+JANUS_TURN_PASSWORD = os.environ.get("JANUS_TURN_PASSWORD", "")
+# ICE servers handed to browsers (RTCPeerConnection's iceServers), as JSON, e.g.
+# [{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}].
+try:
+    WEBRTC_ICE_SERVERS = json.loads(os.environ.get("WEBRTC_ICE_SERVERS", "") or "[]")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"WEBRTC_ICE_SERVERS is not valid JSON: {exc}") from None
+if not isinstance(WEBRTC_ICE_SERVERS, list) or not all(
+    isinstance(server, dict) and "urls" in server for server in WEBRTC_ICE_SERVERS
+):
+    raise ImproperlyConfigured(
+        'WEBRTC_ICE_SERVERS must be a JSON list of objects with "urls" (RTCIceServer).'
+    )
 if not DEBUG:
     for _name in ("JANUS_API_SECRET", "JANUS_ADMIN_SECRET", "JANUS_ADMIN_KEY"):
         if not globals()[_name]:

@@ -37,6 +37,7 @@ LIB_DIR_CANDIDATES = (
 )
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._~+/=:@-]+$")
 _PORT_RANGE = re.compile(r"^(\d{1,5})-(\d{1,5})$")
+_HOST_PORT = re.compile(r"^([A-Za-z0-9.-]+):(\d{1,5})$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,12 @@ class JanusConfig:
     lib_dir: str = ""
     debug_level: int = 4
     session_timeout: int = 20
+    nat_1_1_mapping: str = ""
+    stun_server: str = ""
+    turn_server: str = ""
+    turn_type: str = "udp"
+    turn_user: str = ""
+    turn_password: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -78,6 +85,12 @@ class JanusConfig:
             "admin_key": settings.JANUS_ADMIN_KEY,
             "rtp_port_range": settings.JANUS_RTP_PORT_RANGE,
             "lib_dir": getattr(settings, "JANUS_LIB_DIR", "") or "",
+            "nat_1_1_mapping": getattr(settings, "JANUS_NAT_1_1_MAPPING", ""),
+            "stun_server": getattr(settings, "JANUS_STUN_SERVER", ""),
+            "turn_server": getattr(settings, "JANUS_TURN_SERVER", ""),
+            "turn_type": getattr(settings, "JANUS_TURN_TYPE", "udp"),
+            "turn_user": getattr(settings, "JANUS_TURN_USER", ""),
+            "turn_password": getattr(settings, "JANUS_TURN_PASSWORD", ""),
         }
         values.update(overrides)
         return cls(**values)
@@ -125,9 +138,45 @@ class JanusConfig:
             "admin_ip": self.admin_ip,
             "admin_port": str(self.admin_port),
             "admin_base_path": self.admin_base_path,
+            "nat_lines": self._nat_lines(),
         }
         values.update({k: str(v) for k, v in self.extra.items()})
         return values
+
+    def _nat_lines(self) -> str:
+        """Optional ``nat`` settings; every value is checked so none can break the file."""
+        lines = []
+        if self.nat_1_1_mapping:
+            for address in self.nat_1_1_mapping.split(","):
+                try:
+                    ipaddress.ip_address(address.strip())
+                except ValueError:
+                    raise ImproperlyConfigured(
+                        f"JANUS_NAT_1_1_MAPPING {self.nat_1_1_mapping!r} must be IP addresses."
+                    ) from None
+            lines.append(f'nat_1_1_mapping = "{self.nat_1_1_mapping.replace(" ", "")}"')
+        for name, server in (("stun", self.stun_server), ("turn", self.turn_server)):
+            if not server:
+                continue
+            match = _HOST_PORT.match(server)
+            if not match:
+                raise ImproperlyConfigured(
+                    f"JANUS_{name.upper()}_SERVER {server!r} must look like host:port."
+                )
+            lines.append(f'{name}_server = "{match[1]}"')
+            lines.append(f"{name}_port = {int(match[2])}")
+        if self.turn_server:
+            if self.turn_type not in {"udp", "tcp", "tls"}:
+                raise ImproperlyConfigured("JANUS_TURN_TYPE must be udp, tcp or tls.")
+            lines.append(f'turn_type = "{self.turn_type}"')
+            for name, value in (("turn_user", self.turn_user), ("turn_pwd", self.turn_password)):
+                if value:
+                    if not _SAFE_VALUE.match(value):
+                        raise ImproperlyConfigured(
+                            f"The Janus {name} may use only letters, digits and ._~+/=:@-."
+                        )
+                    lines.append(f'{name} = "{value}"')
+        return "\n\t".join(lines)
 
 
 def _is_loopback(host: str) -> bool:

@@ -121,7 +121,7 @@ export class RoomAudio {
     } else {
       this.releaseMicrophone();
     }
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: iceServers() });
     const previous = this.pc;
     this.pc = pc;
     if (stream) {
@@ -199,5 +199,18 @@ export class RoomAudio {
     this.element.pause();
     this.element.srcObject = null;
     this._set("stopped");
+  }
+}
+
+// STUN/TURN servers from the WEBRTC_ICE_SERVERS setting (rendered into the page as JSON): only
+// ICE helpers, never anything that could address Janus's API.
+function iceServers() {
+  const element = document.getElementById("webrtc-ice-servers");
+  if (!element) return [];
+  try {
+    const servers = JSON.parse(element.textContent);
+    return Array.isArray(servers) ? servers : [];
+  } catch {
+    return [];
   }
 }

@@ -216,6 +216,36 @@ def test_rendering_refuses_exposed_addresses_and_unsafe_secrets(tmp_path, settin
         render(JanusConfig.from_settings(), tmp_path)
 
 
+def test_nat_and_turn_settings_are_rendered_and_checked(tmp_path, settings):
+    render(JanusConfig.from_settings(), tmp_path)
+    assert "nat_1_1_mapping" not in (tmp_path / "janus.jcfg").read_text()
+    settings.JANUS_NAT_1_1_MAPPING = "203.0.113.7"
+    settings.JANUS_STUN_SERVER = "stun.example.org:3478"
+    settings.JANUS_TURN_SERVER = "turn.example.org:3478"
+    settings.JANUS_TURN_USER = "relay"
+    settings.JANUS_TURN_PASSWORD = "relay-secret"
+    render(JanusConfig.from_settings(), tmp_path)
+    core = (tmp_path / "janus.jcfg").read_text()
+    nat = core.split("nat: {", 1)[1].split("}", 1)[0]
+    for line in (
+        'nat_1_1_mapping = "203.0.113.7"',
+        'stun_server = "stun.example.org"',
+        "stun_port = 3478",
+        'turn_server = "turn.example.org"',
+        'turn_type = "udp"',
+        'turn_user = "relay"',
+        'turn_pwd = "relay-secret"',
+    ):
+        assert line in nat
+    settings.JANUS_NAT_1_1_MAPPING = '1.2.3.4" ; admin_http = true'
+    with pytest.raises(ImproperlyConfigured, match="JANUS_NAT_1_1_MAPPING"):
+        render(JanusConfig.from_settings(), tmp_path)
+    settings.JANUS_NAT_1_1_MAPPING = ""
+    settings.JANUS_TURN_SERVER = "turn.example.org"
+    with pytest.raises(ImproperlyConfigured, match="host:port"):
+        render(JanusConfig.from_settings(), tmp_path)
+
+
 def test_templates_cover_every_file_janus_loads():
     names = sorted(p.name for p in TEMPLATES_DIR.glob("*.jcfg"))
     assert names == [
@@ -250,6 +280,8 @@ def test_runjanus_runs_janus_in_the_foreground_and_stops_on_sigterm(janus_server
         "JANUS_ADMIN_SECRET": "fg-admin",
         "JANUS_ADMIN_KEY": "fg-key",
         "JANUS_RTP_PORT_RANGE": "41000-41499",
+        # Janus must accept the rendered nat section, not only the defaults.
+        "JANUS_NAT_1_1_MAPPING": "203.0.113.7",
     }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "runjanus", "--dir", str(tmp_path)],

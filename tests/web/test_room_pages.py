@@ -246,3 +246,15 @@ def test_hallway_pages_through_many_rooms_and_survives_a_bad_cursor(client, memb
     assert second.content.count(b"data-room-card=") == 2
     assert b"Back to the top of the hallway" in second.content
     assert client.get("/", {"cursor": "garbage"}).status_code == 200
+
+
+def test_room_page_hands_the_configured_ice_servers_to_the_browser(client, member, settings):
+    turn = {"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}
+    settings.WEBRTC_ICE_SERVERS = [turn]
+    room = live_room(member)
+    response = client.get(f"/rooms/{room.pk}/")
+    assert response.status_code == 200
+    assert b'<script id="webrtc-ice-servers" type="application/json">' in response.content
+    assert b"turn:turn.example.org:3478" in response.content
+    # Only ICE helpers reach the page: nothing that could address Janus.
+    assert settings.JANUS_URL.encode() not in response.content
