@@ -19,6 +19,7 @@ fi
 set -a; source .env.local; set +a
 
 PORT="${PORT:-8000}"
+export SITE_URL="${SITE_URL:-http://127.0.0.1:${PORT}}"  # signup links point at this server
 "$PY" manage.py migrate --noinput
 "$PY" manage.py devsetup
 
