@@ -290,6 +290,7 @@ ROOM_AUDIENCE_DELTA_MAX = env_int("ROOM_AUDIENCE_DELTA_MAX", 20)
 ROOM_HEARTBEAT_SECONDS = float(os.environ.get("ROOM_HEARTBEAT_SECONDS", "15"))
 ROOM_PRESENCE_STALE_SECONDS = float(os.environ.get("ROOM_PRESENCE_STALE_SECONDS", "45"))
 AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
+FOLLOWS_PER_HOUR = env_int("FOLLOWS_PER_HOUR", 200)
 # Notification fan-out writes rows in chunks of this many recipients, one transaction each.
 NOTIFICATIONS_FANOUT_CHUNK_SIZE = env_int("NOTIFICATIONS_FANOUT_CHUNK_SIZE", 5000)
 

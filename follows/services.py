@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 
-from audiosocial.errors import Conflict, Forbidden, InvalidInput, NotFound
+from audiosocial.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from follows.models import Follow
 from moderation.selectors import is_blocked_either_way
 from notifications import services as notification_services
@@ -38,11 +42,37 @@ def follow_create(*, follower: User, followee: User | None) -> tuple[Follow, boo
     notification hook schedules its own work after commit).
     """
     follow_check(follower=follower, followee=followee)
+    existing = Follow.objects.filter(follower=follower, followee=followee).first()
+    if existing is not None:
+        return existing, False
+    _count_new_follow(follower_id=follower.pk)
     # get_or_create retries the read when a concurrent request wins the unique constraint.
     follow, created = Follow.objects.get_or_create(follower=follower, followee=followee)
     if created:
         notification_services.notify_followed(follower_id=follower.pk, followee_id=followee.pk)
     return follow, created
+
+
+def _count_new_follow(*, follower_id: int) -> None:
+    """Mass-following is how spam accounts get noticed: cap new follows per member per hour.
+
+    Web and API share the limit because it lives here, in the one service both call.
+    """
+    limit = settings.FOLLOWS_PER_HOUR
+    window = int(time.time() // 3600)
+    key = f"follows:new:{follower_id}:{window}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        count = 1
+    if count > limit:
+        raise RateLimited(
+            f"You have followed {limit} people in the last hour; try again later.",
+            code="follow_rate_limited",
+            details={"limit_per_hour": limit},
+        )
 
 
 @transaction.atomic

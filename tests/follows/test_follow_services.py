@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from audiosocial.errors import Conflict, Forbidden, InvalidInput, NotFound
+from audiosocial.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from follows import services
 from follows.models import Follow
 from moderation.models import Block
@@ -133,3 +133,22 @@ def test_database_refuses_duplicate_and_self_follows():
         Follow.objects.create(follower=alice, followee=bob)
     with pytest.raises(IntegrityError), transaction.atomic():
         Follow.objects.create(follower=alice, followee=alice)
+
+
+def test_mass_following_is_rate_limited_and_already_followed_does_not_count(notified, settings):
+    settings.FOLLOWS_PER_HOUR = 3
+    member = UserFactory()
+    first, *others = UserFactory.create_batch(4)
+    services.follow_create(follower=member, followee=first)
+    # Re-following someone already followed changes nothing and spends nothing.
+    for _ in range(5):
+        services.follow_create(follower=member, followee=first)
+    services.follow_create(follower=member, followee=others[0])
+    services.follow_create(follower=member, followee=others[1])
+    with pytest.raises(RateLimited) as refused:
+        services.follow_create(follower=member, followee=others[2])
+    assert refused.value.code == "follow_rate_limited"
+    assert not Follow.objects.filter(follower=member, followee=others[2]).exists()
+    assert Follow.objects.filter(follower=member).count() == 3
+    # Another member has a budget of their own.
+    services.follow_create(follower=others[2], followee=member)
