@@ -182,6 +182,13 @@ def removed(room: Room, user_id: int, *, reason: str) -> dict[str, Any]:
     return _event("removed", room.pk, AUDIENCE_USER, user_id=user_id, reason=reason)
 
 
+def moved(room: Room, user_id: int, *, to: Any) -> dict[str, Any]:
+    """To the member only: they left ``room`` because they entered the room ``to`` (one room at
+    a time). Their sockets in ``room`` should stop, without reconnecting (that would join this
+    room again and move them back)."""
+    return _event("moved", room.pk, AUDIENCE_USER, user_id=user_id, to=str(to))
+
+
 def room_updated(room: Room, *, change: str = "details") -> dict[str, Any]:
     """``change``: ``details`` (edit), ``started``, ``host`` (hand-over)."""
     return _event("room.updated", room.pk, change=change, data=room_payload(room))

@@ -178,6 +178,65 @@ def _require_audience_seat(room: Room) -> None:
         )
 
 
+def _lock_for_entry(room: Room, user: User) -> dict[Any, Room]:
+    """Lock ``room`` and every other room ``user`` is in now, in primary-key order.
+
+    Entering a room may mean leaving another (one room at a time), which changes that room's
+    counters too. Locking all of them in one fixed order means two members crossing between the
+    same two rooms cannot deadlock. Returns the other rooms, locked, by id (usually none: then
+    this is exactly ``_lock``, plus the one query that found nothing elsewhere).
+    """
+    elsewhere = set(
+        Participant.objects.filter(user_id=user.pk, left_at__isnull=True)
+        .exclude(room_id=room.pk)
+        .values_list("room_id", flat=True)
+    )
+    if not elsewhere:
+        _lock(room)
+        return {}
+    locked = {
+        other.pk: other
+        for other in Room.objects.select_for_update(of=("self",))
+        .filter(pk__in=[room.pk, *elsewhere])
+        .order_by("pk")
+    }
+    _lock(room)  # already locked by this transaction: only refreshes the caller's instance
+    locked.pop(room.pk, None)
+    return locked
+
+
+def _participations_elsewhere(room: Room, user: User) -> list[Participant]:
+    return list(
+        Participant.objects.select_related("room")
+        .filter(user_id=user.pk, left_at__isnull=True)
+        .exclude(room_id=room.pk)
+        .order_by("room_id")
+    )
+
+
+def _require_not_hosting_elsewhere(elsewhere: list[Participant]) -> None:
+    for participant in elsewhere:
+        if participant.role == Role.HOST:
+            other = participant.room
+            raise Conflict(
+                f"You are hosting “{other.title}”; end it or leave it before joining another room.",
+                code="hosting_elsewhere",
+                details={"room": str(other.pk), "title": other.title},
+            )
+
+
+def _leave_elsewhere(room: Room, elsewhere: list[Participant], locked: dict[Any, Room]) -> None:
+    """One room at a time: leave every other room (through the ordinary leave) before entering
+    ``room``. The member's sockets in those rooms learn where they went (``moved``)."""
+    for participant in elsewhere:
+        other = locked.get(participant.room_id)
+        if other is None:
+            # Joined meanwhile (another tab) after the rooms were locked: lock it now.
+            other = _lock(participant.room)
+        _close(other, participant, removed=False, reason="left")
+        events.publish(other.pk, events.moved(other, participant.user_id, to=room.pk))
+
+
 def _save(participant: Participant, *fields: str) -> None:
     # Always name the fields: a full save could write back a stale moderator_muted.
     participant.save(update_fields=list(fields))
@@ -312,8 +371,12 @@ def room_transition(*, room: Room, to: str, reason: str = "") -> Room:
     return room
 
 
-def _go_live(room: Room) -> Participant:
+def _go_live(room: Room, locked: dict[Any, Room]) -> Participant:
+    """``room`` opens with its host on stage; ``locked``: ``_lock_for_entry`` for the host."""
+    elsewhere = _participations_elsewhere(room, room.host) if locked else []
+    _require_not_hosting_elsewhere(elsewhere)
     room_transition(room=room, to=State.LIVE)
+    _leave_elsewhere(room, elsewhere, locked)
     host = Participant.objects.create(
         room=room,
         user=room.host,
@@ -373,7 +436,8 @@ def room_create(
         state=State.SCHEDULED,
     )
     if scheduled_for is None:
-        _go_live(room)
+        # The new row is nobody else's yet; this locks the rooms the host is leaving.
+        _go_live(room, _lock_for_entry(room, host))
     return room
 
 
@@ -418,8 +482,9 @@ def room_update(*, room: Room, by: User, **changes: Any) -> Room:
 
 @transaction.atomic
 def room_start(*, room: Room, by: User) -> Room:
-    """Open a scheduled room now (early is fine); the host joins on stage."""
-    _lock(room)
+    """Open a scheduled room now (early is fine); the host joins on stage (leaving any room
+    they are listening to: one room at a time)."""
+    locked = _lock_for_entry(room, by)
     _require_host(room, by)
     if room.state == State.SCHEDULED:
         _require_not_restricted(by)
@@ -430,7 +495,7 @@ def room_start(*, room: Room, by: User) -> Room:
         )
         if live:
             raise _already_live_conflict(live)
-    _go_live(room)
+    _go_live(room, locked)
     return room
 
 
@@ -475,8 +540,12 @@ def room_end_if_idle(*, room: Room, idle_since: datetime) -> bool:
 @transaction.atomic
 def participant_join(*, room: Room, user: User) -> Participant:
     """Enter a live room as a listener (the host re-enters as host). Joining twice is harmless:
-    the current participation is returned."""
-    _lock(room)
+    the current participation is returned.
+
+    One room at a time: a member in another room leaves it first (the ordinary leave: counters,
+    events, audio), unless they host it (``hosting_elsewhere``: a room should not end, or change
+    hands, because its host clicked on another one)."""
+    locked = _lock_for_entry(room, user)
     _require_live(room)
     if not can_see_room(user=user, room=room):
         # Precise reasons only for what the member already knows about themselves.
@@ -493,9 +562,12 @@ def participant_join(*, room: Room, user: User) -> Participant:
     if user.pk != room.host_id and blocked_by_room_moderators(room=room, user=user):
         # Worded like any refusal: a block is private to the member who made it.
         raise Forbidden("You cannot join this room.", code="cannot_join")
+    elsewhere = _participations_elsewhere(room, user) if locked else []
+    _require_not_hosting_elsewhere(elsewhere)
     role = Role.HOST if user.pk == room.host_id else Role.LISTENER
     if role == Role.LISTENER:
         _require_audience_seat(room)
+    _leave_elsewhere(room, elsewhere, locked)
     participant = Participant.objects.create(
         room=room,
         user=user,

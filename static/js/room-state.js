@@ -102,6 +102,9 @@ export class RoomState {
         return { kind: "answered", userId: event.user_id, accepted: event.type === "speaker.accepted" };
       case "removed":
         return { kind: "removed", mine: event.user_id === this.meId, reason: event.reason };
+      case "moved":
+        // One room at a time: this member entered another room (from another tab or device).
+        return { kind: "moved", mine: event.user_id === this.meId, to: event.to };
       case "room.updated":
         if (event.data) this.room = { ...this.room, ...event.data };
         return { kind: "room", change: event.change };

@@ -225,6 +225,13 @@ function react(change) {
         finalState("removed", "You were removed from this room", "A moderator removed you. You can't rejoin this room.");
       }
       break;
+    case "moved":
+      // Final, so the socket stops: reconnecting would join this room again and move the
+      // member back out of the room they just entered.
+      if (change.mine) {
+        finalState("left", "You joined another room", "You left this room when you joined another one (one room at a time).");
+      }
+      break;
     case "room":
       renderHeader();
       if (change.change === "host") requestSnapshot();

@@ -47,7 +47,8 @@ async () => {
   out.hands = `${hands.kind}:${state.hands.count}`;
   out.skip = state.apply({ seq: 10, type: 'skip' }).kind;
   out.removed = state.apply({ seq: 11, type: 'removed', user_id: 2, reason: 'removed' });
-  out.ended = state.apply({ seq: 12, type: 'room.ended', reason: 'host' }).kind;
+  out.moved = state.apply({ seq: 12, type: 'moved', user_id: 2, to: 'r2' });
+  out.ended = state.apply({ seq: 13, type: 'room.ended', reason: 'host' }).kind;
   out.seq = state.seq;
   return out;
 }
@@ -73,5 +74,6 @@ def test_room_state_follows_seq_order_and_moves_people(open_browser):
     assert result["hands"] == "hands:3"
     assert result["skip"] == "other"
     assert result["removed"] == {"kind": "removed", "mine": True, "reason": "removed"}
+    assert result["moved"] == {"kind": "moved", "mine": True, "to": "r2"}
     assert result["ended"] == "ended"
-    assert result["seq"] == 12
+    assert result["seq"] == 13
