@@ -795,7 +795,7 @@ class _LocalRoom:
 
 # Frames kept per room for replay after a shared snapshot, and how long such a snapshot is used.
 RECENT_FRAMES = 1024
-SHARED_SNAPSHOT_SECONDS = 5.0
+SHARED_SNAPSHOT_SECONDS = 1.0
 
 
 def close_code_for(kind: str) -> int:
