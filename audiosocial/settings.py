@@ -170,6 +170,7 @@ CELERY_BEAT_SCHEDULE = {
     "rooms-housekeeping": {"task": "rooms.housekeeping", "schedule": 60.0},
     "rooms-audio-reconcile": {"task": "rooms.audio_reconcile", "schedule": 15.0},
     "rooms-presence-sweep": {"task": "rooms.presence_sweep", "schedule": 30.0},
+    "rooms-expire-speaker-invites": {"task": "rooms.expire_speaker_invites", "schedule": 15.0},
     "moderation-expire-sanctions": {"task": "moderation.expire_sanctions", "schedule": 60.0},
     "notifications-reminders": {"task": "notifications.send_reminders", "schedule": 60.0},
 }
@@ -281,6 +282,8 @@ ROOM_TITLE_MAX_LENGTH = 120
 ROOM_IDLE_END_MINUTES = env_int("ROOM_IDLE_END_MINUTES", 15)
 ROOM_SCHEDULE_EXPIRY_HOURS = env_int("ROOM_SCHEDULE_EXPIRY_HOURS", 6)
 ROOM_DISCONNECT_GRACE_SECONDS = float(os.environ.get("ROOM_DISCONNECT_GRACE_SECONDS", "10"))
+# An invitation to speak not answered within this many seconds lapses (rooms.services).
+ROOM_SPEAKER_INVITE_TTL_SECONDS = env_int("ROOM_SPEAKER_INVITE_TTL_SECONDS", 120)
 ROOM_REACTIONS = env_list("ROOM_REACTIONS", ["👏", "😂", "❤️", "🔥", "💯", "🙌", "🤔", "👎"])
 # Live room delivery (rooms/realtime.py, docs/protocol.md).
 ROOM_REACTION_RATE = env_int("ROOM_REACTION_RATE", 5)

@@ -62,7 +62,7 @@ def participant_payload(participant: Participant, *, with_hand: bool = False) ->
         data["hand_raised_at"] = (
             participant.hand_raised_at.isoformat() if participant.hand_raised_at else None
         )
-        data["invited_to_speak"] = participant.speaker_invited_at is not None
+        data["invited_to_speak"] = participant.speaker_invite_pending
     return data
 
 
@@ -155,13 +155,25 @@ def participant_talking(room_id: Any, user_id: int, talking: bool) -> dict[str, 
 
 
 def speaker_invited(room: Room, participant: Participant, *, by_id: int) -> dict[str, Any]:
-    """To the invitee only: an invitation to come on stage (answer with accept/decline)."""
+    """To the invitee only: an invitation to come on stage (answer with accept/decline before
+    ``expires_at``)."""
     return _event(
         "speaker.invited",
         room.pk,
         AUDIENCE_USER,
         user_id=participant.user_id,
         by=by_id,
+        expires_at=_iso(participant.speaker_invite_expires_at),
+    )
+
+
+def speaker_invite_expired(room: Room, participant: Participant) -> dict[str, Any]:
+    """The invitee and the moderators: an invitation to speak lapsed unanswered."""
+    return _event(
+        "speaker.expired",
+        room.pk,
+        AUDIENCE_MODERATORS,
+        user_id=participant.user_id,
     )
 
 

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from audiosocial.models import TimeStampedModel
 
@@ -139,6 +141,12 @@ class Participant(models.Model):
             models.Index(
                 fields=["room", "user"], condition=Q(removed=True), name="rooms_removed_users"
             ),
+            # The sweep that lapses unanswered invitations to speak reads only these rows.
+            models.Index(
+                fields=["speaker_invited_at"],
+                condition=Q(left_at__isnull=True, speaker_invited_at__isnull=False),
+                name="rooms_pending_speaker_invites",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,6 +167,20 @@ class Participant(models.Model):
     @property
     def muted(self) -> bool:
         return self.self_muted or self.moderator_muted
+
+    @property
+    def speaker_invite_expires_at(self) -> datetime | None:
+        if self.speaker_invited_at is None:
+            return None
+        return self.speaker_invited_at + timedelta(seconds=settings.ROOM_SPEAKER_INVITE_TTL_SECONDS)
+
+    @property
+    def speaker_invite_pending(self) -> bool:
+        """Invited to speak, and the invitation has not lapsed yet. A lapsed invitation keeps its
+        timestamp until ``rooms.services.speaker_invites_expire`` clears it and tells the room;
+        every read uses this property, so it stops counting at once."""
+        expires = self.speaker_invite_expires_at
+        return expires is not None and expires > timezone.now()
 
 
 class RoomInvite(models.Model):

@@ -154,7 +154,7 @@ def permissions_for(*, room: Room, participant: Participant | None, user: Any) -
         actions += ["mic", "leave_stage"]
     else:
         actions.append("raise_hand" if participant.hand_raised_at is None else "lower_hand")
-        if participant.speaker_invited_at is not None:
+        if participant.speaker_invite_pending:
             actions += ["accept_speaker_invite", "decline_speaker_invite"]
     return actions
 
@@ -213,7 +213,7 @@ def room_detail(*, room: Room, user: Any) -> dict[str, Any]:
         "muted": me.muted if me else None,
         "moderator_muted": me.moderator_muted if me else None,
         "hand_raised": bool(me and me.hand_raised_at),
-        "invited_to_speak": bool(me and me.speaker_invited_at),
+        "invited_to_speak": bool(me and me.speaker_invite_pending),
         "permissions": permissions_for(room=room, participant=me, user=user),
     }
     if is_moderator:
@@ -251,6 +251,16 @@ def idle_live_rooms(*, idle_since: Any) -> QuerySet[Room]:
     )
     return Room.objects.filter(state=Room.State.LIVE, started_at__lt=idle_since).exclude(
         Exists(recently_seen)
+    )
+
+
+def lapsed_speaker_invites(*, invited_before: Any) -> QuerySet[Participant]:
+    """Unanswered invitations to speak made before ``invited_before``, in live rooms."""
+    return Participant.objects.filter(
+        left_at__isnull=True,
+        speaker_invited_at__isnull=False,
+        speaker_invited_at__lte=invited_before,
+        room__state=Room.State.LIVE,
     )
 
 

@@ -749,6 +749,13 @@ def speaker_accept(*, room: Room, user: User) -> Participant:
         raise Conflict("You are already on stage.", code="already_on_stage")
     if participant.speaker_invited_at is None:
         raise Conflict("Nobody has invited you to speak.", code="not_invited")
+    if not participant.speaker_invite_pending:
+        # Not cleared here: a refusal rolls back. The sweep clears it and tells the room.
+        raise Conflict(
+            "This invitation to speak has expired. Raise your hand to ask again.",
+            code="speaker_invite_expired",
+            details={"expired_at": participant.speaker_invite_expires_at.isoformat()},
+        )
     _require_stage_seat(room)
     _set_role(room, participant, Role.SPEAKER)
     participant.moderator_muted = False
@@ -766,10 +773,50 @@ def speaker_decline(*, room: Room, user: User) -> Participant:
     participant = _require_participant(room, user)
     if participant.speaker_invited_at is None:
         raise Conflict("Nobody has invited you to speak.", code="not_invited")
+    if not participant.speaker_invite_pending:
+        # "Not now" on an invitation that lapsed meanwhile: the outcome the member wanted.
+        _expire_invite(room, participant)
+        return participant
     participant.speaker_invited_at = None
     _save(participant, "speaker_invited_at")
     events.publish(room.pk, events.speaker_invitation_answered(room, participant, accepted=False))
     return participant
+
+
+def _expire_invite(room: Room, participant: Participant) -> None:
+    participant.speaker_invited_at = None
+    _save(participant, "speaker_invited_at")
+    events.publish(room.pk, events.speaker_invite_expired(room, participant))
+    events.publish(room.pk, events.hand_updated(room, participant))
+
+
+@transaction.atomic
+def speaker_invite_expire(*, room: Room, user_id: int, now: datetime | None = None) -> bool:
+    """Lapse ``user_id``'s invitation to speak in ``room`` if it is still unanswered after
+    ``ROOM_SPEAKER_INVITE_TTL_SECONDS``: cleared, and the invitee and moderators are told
+    (``speaker.expired``, and the hand update that clears "invited"). Re-checked under the room
+    lock, so an accept or a fresh invitation that lands meanwhile wins. Returns whether it lapsed.
+    """
+    _lock(room)
+    if room.state != State.LIVE:
+        return False
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.ROOM_SPEAKER_INVITE_TTL_SECONDS)
+    participant = (
+        Participant.objects.select_related("user")
+        .filter(
+            room_id=room.pk,
+            user_id=user_id,
+            left_at__isnull=True,
+            role=Role.LISTENER,
+            speaker_invited_at__lte=cutoff,
+        )
+        .first()
+    )
+    if participant is None:
+        return False
+    _expire_invite(room, participant)
+    return True
 
 
 @transaction.atomic

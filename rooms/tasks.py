@@ -14,7 +14,7 @@ from audiosocial.errors import ApplicationError
 from rooms import services
 from rooms.audio.tasks import audio_reconcile  # noqa: F401 - registers rooms.audio_reconcile
 from rooms.models import Room
-from rooms.selectors import expired_scheduled_rooms, idle_live_rooms
+from rooms.selectors import expired_scheduled_rooms, idle_live_rooms, lapsed_speaker_invites
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,32 @@ def cancel_expired_schedules(*, now=None) -> int:
 @shared_task(name="rooms.housekeeping")
 def housekeeping() -> dict[str, int]:
     return {"ended": end_idle_rooms(), "cancelled": cancel_expired_schedules()}
+
+
+def expire_speaker_invites(*, now=None) -> int:
+    """Lapse invitations to speak left unanswered for ``ROOM_SPEAKER_INVITE_TTL_SECONDS``."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.ROOM_SPEAKER_INVITE_TTL_SECONDS)
+    lapsed = (
+        lapsed_speaker_invites(invited_before=cutoff)
+        .select_related("room")
+        .order_by("speaker_invited_at")[:HOUSEKEEPING_BATCH]
+    )
+    expired = 0
+    for participant in lapsed:
+        try:
+            if services.speaker_invite_expire(
+                room=participant.room, user_id=participant.user_id, now=now
+            ):
+                expired += 1
+        except ApplicationError as exc:
+            logger.info("invite expiry skipped %s: %s", participant.pk, exc.code)
+    return expired
+
+
+@shared_task(name="rooms.expire_speaker_invites")
+def expire_speaker_invites_task() -> int:
+    return expire_speaker_invites()
 
 
 @shared_task(name="rooms.end_room")

@@ -97,6 +97,9 @@ export class RoomState {
       case "speaker.invited":
         if (event.user_id === this.meId && this.me) this.me.invited_to_speak = true;
         return { kind: "invited", by: event.by, mine: event.user_id === this.meId };
+      case "speaker.expired":
+        if (event.user_id === this.meId && this.me) this.me.invited_to_speak = false;
+        return { kind: "expired", userId: event.user_id, mine: event.user_id === this.meId };
       case "speaker.accepted":
       case "speaker.declined":
         return { kind: "answered", userId: event.user_id, accepted: event.type === "speaker.accepted" };

@@ -220,6 +220,18 @@ function react(change) {
       renderPeople();
       break;
     }
+    case "expired": {
+      if (change.mine) {
+        if (!ui.invitation.hidden) announce("The invitation to speak expired. Raise your hand to ask again.");
+        hideInvitation();
+      } else if (state.isModerator) {
+        const who = state.participant(change.userId);
+        if (who) announce(`${displayName(who.user)}'s invitation to speak expired.`);
+      }
+      renderPeople();
+      renderControls();
+      break;
+    }
     case "removed":
       if (change.mine) {
         finalState("removed", "You were removed from this room", "A moderator removed you. You can't rejoin this room.");

@@ -48,7 +48,11 @@ async () => {
   out.skip = state.apply({ seq: 10, type: 'skip' }).kind;
   out.removed = state.apply({ seq: 11, type: 'removed', user_id: 2, reason: 'removed' });
   out.moved = state.apply({ seq: 12, type: 'moved', user_id: 2, to: 'r2' });
-  out.ended = state.apply({ seq: 13, type: 'room.ended', reason: 'host' }).kind;
+  state.apply({ seq: 13, type: 'speaker.invited', user_id: 2, by: 1 });
+  const invited = state.me.invited_to_speak;
+  const expired = state.apply({ seq: 14, type: 'speaker.expired', user_id: 2 });
+  out.expired = { invited, after: state.me.invited_to_speak, kind: expired.kind, mine: expired.mine };
+  out.ended = state.apply({ seq: 15, type: 'room.ended', reason: 'host' }).kind;
   out.seq = state.seq;
   return out;
 }
@@ -75,5 +79,6 @@ def test_room_state_follows_seq_order_and_moves_people(open_browser):
     assert result["skip"] == "other"
     assert result["removed"] == {"kind": "removed", "mine": True, "reason": "removed"}
     assert result["moved"] == {"kind": "moved", "mine": True, "to": "r2"}
+    assert result["expired"] == {"invited": True, "after": False, "kind": "expired", "mine": True}
     assert result["ended"] == "ended"
-    assert result["seq"] == 13
+    assert result["seq"] == 15
