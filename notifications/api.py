@@ -98,7 +98,8 @@ class ReminderOutput(serializers.Serializer):
 
 class MarkReadInput(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        # Bounded by the id column (bigint): a larger number is a 400, not a database overflow.
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
         max_length=500,
         help_text="Notification ids to mark read (others' ids are ignored).",

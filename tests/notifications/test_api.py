@@ -259,3 +259,14 @@ def test_remind_me_refusals():
 def test_remind_me_with_a_malformed_room_id_is_a_json_404():
     response = api(UserFactory()).post("/api/rooms/not-a-uuid/remind/")
     assert (response.status_code, response.json()["code"]) == (404, "room_not_found")
+
+
+def test_mark_read_with_an_id_beyond_the_id_column_is_a_400_not_a_500():
+    # Found by tests/fuzz: 2**70 overflowed SQLite's INTEGER (PostgreSQL: bigint out of range).
+    me = UserFactory()
+    add_notifications(me, 1)
+    response = api(me).post("/api/notifications/read/", {"ids": [2**70]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "ids" in response.json()["details"]
+    assert Notification.objects.filter(read_at__isnull=True).count() == 1
