@@ -38,8 +38,11 @@ class ProfileOutput(serializers.Serializer):
     follows_you = serializers.BooleanField(help_text="This member follows you.")
     followed_by_you = serializers.BooleanField(help_text="You follow this member.")
     is_you = serializers.SerializerMethodField()
-    email = serializers.EmailField(
-        required=False, help_text="Present only on your own profile: nobody else sees it."
+    # CharField, not EmailField: an account made without an address has "", which is not an
+    # "email" in the schema's sense, and the schema must describe what is really sent.
+    email = serializers.CharField(
+        required=False,
+        help_text="Present only on your own profile: nobody else sees it. May be empty.",
     )
 
     def get_avatar_url(self, obj: User) -> str | None:
@@ -62,7 +65,9 @@ class ProfileOutput(serializers.Serializer):
 class InvitationOutput(serializers.Serializer):
     code = serializers.CharField()
     url = serializers.SerializerMethodField(help_text="The signup link to send.")
-    email = serializers.EmailField(help_text="Empty: anyone with the link can use it once.")
+    email = serializers.CharField(
+        help_text="The only address that may use it; empty: anyone with the link, once."
+    )
     status = serializers.ChoiceField(choices=Invitation.Status.choices)
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()

@@ -288,3 +288,26 @@ def test_invitations_list_query_count_does_not_grow(member_api, count, settings)
     assert len(body["invitations"]) == 2 * count and len(body["joined"]) == count
     # quota count + invitations with their users + members who joined
     assert len(queries) == 3, [q["sql"] for q in queries]
+
+
+def test_open_invitation_and_addressless_profile_match_the_api_schema(member_api):
+    # Found by tests/fuzz: "" was sent where the schema promised format "email".
+    from drf_spectacular.generators import SchemaGenerator
+    from jsonschema import FormatChecker, validate
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    invitation = member_api.post("/api/invitations/", {}, format="json").json()
+    assert invitation["email"] == ""
+    validate(
+        invitation["email"],
+        components["InvitationOutput"]["properties"]["email"],
+        format_checker=FormatChecker(),
+    )
+    User.objects.filter(pk=member_api.user.pk).update(email="")
+    me = member_api.get("/api/me/").json()
+    assert me["email"] == ""
+    validate(
+        me["email"],
+        components["ProfileOutput"]["properties"]["email"],
+        format_checker=FormatChecker(),
+    )
