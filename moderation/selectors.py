@@ -99,6 +99,15 @@ def room_ids_closed_to(*, user_id: int) -> QuerySet:
     ).values("room_id")
 
 
+def user_ids_closed_out_of(*, room: Any) -> QuerySet:
+    """Subquery of the ids of members whom ``room``'s host or a current moderator blocked: the
+    transpose of ``room_ids_closed_to``, for a room's whole audience at once (notification
+    fan-out)."""
+    return Block.objects.filter(
+        Q(blocker_id=room.host_id) | Q(blocker_id__in=room_moderator_ids(room=room))
+    ).values("blocked_id")
+
+
 def blocks_made_by(*, user: Any) -> QuerySet[Block]:
     """``user``'s own blocks (the blocked member loaded), for ``GET /api/blocks/``."""
     return Block.objects.filter(blocker_id=user.pk).select_related("blocked")

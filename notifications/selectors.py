@@ -9,7 +9,11 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from follows.models import Follow
 from moderation.models import Block
-from moderation.selectors import blocked_user_ids_q, restricted_sanctions
+from moderation.selectors import (
+    blocked_user_ids_q,
+    restricted_sanctions,
+    user_ids_closed_out_of,
+)
 from notifications.models import DisabledKind, MutedActor, Notification, RoomReminder
 from rooms.models import Participant, Room, RoomInvite
 
@@ -27,7 +31,8 @@ def room_audience_q(*, room: Room) -> Q:
     not-restricted filters of ``eligible_recipients`` it is the same rule (docs/rooms.md), and
     tests/notifications/test_audience.py checks that the two agree: the host, current
     participants and invited members; beyond them public → every member, followers → the host's
-    followers, closed → nobody else; never across a block with the host, never a removed member.
+    followers, closed → nobody else; never across a block with the host, never a removed member,
+    never a member a current co-moderator blocked (unless inside already).
     """
     invited = RoomInvite.objects.filter(room_id=room.pk).values("user_id")
     inside = Participant.objects.filter(room_id=room.pk, left_at__isnull=True).values("user_id")
@@ -38,7 +43,11 @@ def room_audience_q(*, room: Room) -> Q:
         q |= Q(id__in=Follow.objects.filter(followee_id=room.host_id).values("follower_id"))
     blocked, blockers = blocked_user_ids_q(user_id=room.host_id)
     removed = Participant.objects.filter(room_id=room.pk, removed=True).values("user_id")
-    return q & ~Q(id__in=blocked) & ~Q(id__in=blockers) & ~Q(id__in=removed)
+    # A current co-moderator's block keeps a member out too, unless they host it or are inside.
+    closed_out = (
+        ~Q(id__in=user_ids_closed_out_of(room=room)) | Q(id=room.host_id) | Q(id__in=inside)
+    )
+    return q & ~Q(id__in=blocked) & ~Q(id__in=blockers) & ~Q(id__in=removed) & closed_out
 
 
 def eligible_recipients(

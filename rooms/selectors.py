@@ -5,6 +5,8 @@ The visibility rule (docs/rooms.md):
 
 - a banned or suspended member sees no room;
 - nobody sees a room whose host they blocked or who blocked them;
+- nobody sees a live room one of whose current co-moderators blocked them, unless they host it
+  or are in it already (a block evicts them when it is made; a member promoted later does not);
 - nobody sees a room they were removed from (``room_for_user`` says so with the code
   ``removed_from_room``, still a 404);
 - otherwise the host, current participants and invited members see it, and beyond them:
@@ -21,7 +23,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from audiosocial.errors import NotFound
 from follows.models import Follow
-from moderation.selectors import blocked_user_ids_q, restricted_sanctions
+from moderation.selectors import blocked_user_ids_q, restricted_sanctions, room_ids_closed_to
 from rooms.events import counts_payload, participant_payload, room_payload
 from rooms.models import Participant, Room, RoomInvite
 
@@ -48,6 +50,9 @@ def visible_rooms_q(user: Any) -> Q:
     follows_host = Follow.objects.filter(follower_id=uid).values("followee_id")
     invited = RoomInvite.objects.filter(user_id=uid).values("room_id")
     participating = Participant.objects.filter(user_id=uid, left_at__isnull=True).values("room_id")
+    # Rooms a current co-moderator's block keeps this member out of (the host's own block is
+    # the ``blocking_me`` case below).
+    closed_by_moderator = room_ids_closed_to(user_id=uid)
     allowed = (
         Q(host_id=uid)
         | Q(visibility=Room.Visibility.PUBLIC)
@@ -61,6 +66,7 @@ def visible_rooms_q(user: Any) -> Q:
         & ~Q(host_id__in=blocked_by_me)
         & ~Q(host_id__in=blocking_me)
         & ~Q(pk__in=removed)
+        & (~Q(pk__in=closed_by_moderator) | Q(host_id=uid) | Q(pk__in=participating))
     )
 
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from audiosocial.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from audiosocial.oncommit import run_on_commit
-from moderation.selectors import blocked_by_room_moderators, is_blocked_either_way, is_restricted
+from moderation.selectors import is_blocked_either_way, is_restricted
 from rooms import events
 from rooms.models import Participant, Room, RoomInvite
 from rooms.selectors import can_see_room, idle_live_rooms, is_removed_from
@@ -555,13 +555,12 @@ def participant_join(*, room: Room, user: User) -> Participant:
                 "You were removed from this room and cannot rejoin it.",
                 code="removed_from_room",
             )
+        # Blocks (by the host or a current co-moderator) end here too, as a room that does not
+        # exist: a block is private to the member who made it.
         raise NotFound("This room does not exist or you cannot see it.", code="room_not_found")
     existing = _active(room, user)
     if existing is not None:
         return existing
-    if user.pk != room.host_id and blocked_by_room_moderators(room=room, user=user):
-        # Worded like any refusal: a block is private to the member who made it.
-        raise Forbidden("You cannot join this room.", code="cannot_join")
     elsewhere = _participations_elsewhere(room, user) if locked else []
     _require_not_hosting_elsewhere(elsewhere)
     role = Role.HOST if user.pk == room.host_id else Role.LISTENER

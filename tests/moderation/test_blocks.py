@@ -115,9 +115,10 @@ def test_blocked_member_cannot_join_a_room_the_blocker_comoderates():
     make_moderator(room, host, comod)
 
     assert selectors.blocked_by_room_moderators(room=room, user=troll)
-    with pytest.raises(Forbidden) as refused:
+    with pytest.raises(NotFound) as refused:
         room_services.participant_join(room=room, user=troll)
-    # Worded like any refusal: the blocked member is not told about the block.
+    # Like a room that does not exist: the blocked member is not told about the block.
+    assert refused.value.code == "room_not_found"
     assert "block" not in refused.value.message.lower()
 
 

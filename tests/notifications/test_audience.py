@@ -34,6 +34,9 @@ def test_fan_out_audience_equals_the_rooms_visibility_rule(visibility):
             "follower_banned",
             "invited_removed",
             "inactive_follower",
+            "comod",
+            "follower_blocked_by_comod",
+            "inside_blocked_by_comod",
         ]
     }
     for name in people:
@@ -45,6 +48,10 @@ def test_fan_out_audience_equals_the_rooms_visibility_rule(visibility):
     Participant.objects.create(
         room=room, user=people["invited_removed"], removed=True, left_at=timezone.now()
     )
+    Participant.objects.create(room=room, user=people["comod"], role=Participant.Role.MODERATOR)
+    Participant.objects.create(room=room, user=people["inside_blocked_by_comod"])
+    block(people["comod"], people["follower_blocked_by_comod"])
+    block(people["comod"], people["inside_blocked_by_comod"])
     block(host, people["follower_blocked_by_host"])
     block(people["follower_blocking_host"], host)
     suspend(people["follower_suspended"])
@@ -64,9 +71,10 @@ def test_fan_out_audience_equals_the_rooms_visibility_rule(visibility):
     one_by_one = {u.username for u in everyone if can_see_room(user=u, room=room)}
 
     assert set_based == one_by_one
+    inside = {"inside", "comod", "inside_blocked_by_comod"}
     expected = {
-        "public": {"host", "stranger", "follower", "invited", "inside"},
-        "followers": {"host", "follower", "invited", "inside"},
-        "closed": {"host", "invited", "inside"},
+        "public": {"host", "stranger", "follower", "invited", *inside},
+        "followers": {"host", "follower", "invited", *inside},
+        "closed": {"host", "invited", *inside},
     }[visibility]
     assert set_based == expected

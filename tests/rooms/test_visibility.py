@@ -150,9 +150,49 @@ def test_a_block_by_a_co_moderator_keeps_the_member_out_without_saying_so():
     mod, member = UserFactory(), UserFactory()
     seat(room, mod, "moderator")
     Block.objects.create(blocker=mod, blocked=member)
-    with pytest.raises(Exception) as exc:  # noqa: PT011
+    with pytest.raises(NotFound) as exc:
         services.participant_join(room=room, user=member)
-    assert exc.value.code == "cannot_join"
+    assert exc.value.code == "room_not_found"
+
+
+def test_a_block_by_a_co_moderator_hides_the_room_on_every_read():
+    room, elsewhere = live_room(), live_room()
+    mod, member, bystander = UserFactory(), UserFactory(), UserFactory()
+    seat(room, mod, "moderator")
+    Block.objects.create(blocker=mod, blocked=member)
+
+    assert not selectors.can_see_room(user=member, room=room)
+    assert selectors.can_see_room(user=bystander, room=room)
+    with pytest.raises(NotFound) as exc:
+        selectors.room_for_user(user=member, room_id=room.pk)
+    assert exc.value.code == "room_not_found"
+    visible = set(selectors.visible_rooms(user=member).values_list("pk", flat=True))
+    assert room.pk not in visible and elsewhere.pk in visible
+
+
+def test_a_co_moderator_block_stops_counting_when_they_are_no_longer_a_moderator():
+    room = live_room()
+    mod, member = UserFactory(), UserFactory()
+    seat(room, mod, "moderator")
+    Block.objects.create(blocker=mod, blocked=member)
+    assert not selectors.can_see_room(user=member, room=room)
+    services.moderator_revoke(room=room, by=room.host, user=mod)
+    assert selectors.can_see_room(user=member, room=room)
+
+
+def test_a_co_moderator_block_neither_hides_the_room_from_its_host_nor_from_those_inside():
+    host, mod, listener = UserFactory(), UserFactory(), UserFactory()
+    room = live_room(host=host)
+    seat(room, listener)
+    seat(room, mod)
+    # Made a moderator after the block: nobody was evicted, so the listener is still inside.
+    Block.objects.create(blocker=mod, blocked=listener)
+    Block.objects.create(blocker=mod, blocked=host)
+    services.moderator_add(room=room, by=host, user=mod)
+
+    assert selectors.can_see_room(user=host, room=room)
+    assert selectors.can_see_room(user=listener, room=room)
+    assert selectors.room_for_user(user=listener, room_id=room.pk) == room
 
 
 def test_unfollowing_does_not_throw_a_participant_out_of_a_followers_room():
@@ -178,3 +218,21 @@ def test_room_for_user_is_one_query(django_assert_num_queries):
     with django_assert_num_queries(1):
         found = selectors.room_for_user(user=user, room_id=str(room.pk))
         assert found.host.username  # host loaded with it
+
+
+def test_the_hallway_leaves_out_a_room_a_co_moderator_blocked_you_from(
+    django_assert_num_queries,
+):
+    from rooms.hallway import hallway_for
+
+    room, other = live_room(title="Blocked"), live_room(title="Open")
+    mod, member = UserFactory(), UserFactory()
+    seat(room, mod, "moderator")
+    Block.objects.create(blocker=mod, blocked=member)
+
+    shown = {card.room.pk for card in hallway_for(user=member).cards}
+    assert room.pk not in shown and other.pk in shown
+    assert room.pk in {card.room.pk for card in hallway_for(user=UserFactory()).cards}
+    # Still the hallway's three queries: the rule composes as a subquery.
+    with django_assert_num_queries(3):
+        hallway_for(user=member)
