@@ -72,12 +72,16 @@ def _user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+try:
+    # Imported with this module, not on first use: it pulls in janus-client and aiohttp, and
+    # importing them inside a running server blocks its event loop for seconds.
+    from rooms.audio import signalling as _signalling
+except ImportError:  # audio not deployed: offers answer ``audio_unavailable``
+    _signalling = None
+
+
 def _audio_signalling() -> Any:
-    try:
-        from rooms.audio import signalling
-    except ImportError:
-        return None
-    return signalling
+    return _signalling
 
 
 class _Gone(Exception):
@@ -253,7 +257,9 @@ class RoomConsumer(JsonConsumer):
                 if frame_seq > self.floor:
                     await self.base_send(message)
                     self.floor = frame_seq
-                    if kind == "room.ended" or (kind == "removed" and user_id == self.user_id):
+                    if kind == "room.ended" or (
+                        kind in ("removed", "moved") and user_id == self.user_id
+                    ):
                         self.backlog.append((frame_seq, realtime.close_code_for(kind)))
         else:
             user = self.scope["user"]

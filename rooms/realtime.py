@@ -799,7 +799,7 @@ SHARED_SNAPSHOT_SECONDS = 1.0
 
 
 def close_code_for(kind: str) -> int:
-    return CLOSE_ROOM_ENDED if kind == "room.ended" else CLOSE_REMOVED
+    return {"room.ended": CLOSE_ROOM_ENDED, "moved": CLOSE_MOVED}.get(kind, CLOSE_REMOVED)
 
 
 class RoomHub:
@@ -1042,9 +1042,9 @@ class RoomHub:
                         writer.write(wire)
                 else:
                     await consumer.deliver(seq, message if mine else placeholder)
-        if kind == "removed":
+        if kind in ("removed", "moved"):
             for consumer in list(room.by_user.get(data.get("user_id"), ())):
-                await consumer.close_after(seq, code=CLOSE_REMOVED)
+                await consumer.close_after(seq, code=close_code_for(kind))
         elif kind == "room.ended":
             for consumer in list(room.sockets):
                 await consumer.close_after(seq, code=CLOSE_ROOM_ENDED)
@@ -1094,5 +1094,6 @@ class RoomHub:
 
 
 # Application close codes, documented in docs/protocol.md.
+CLOSE_MOVED = 4303  # the member entered another room (one room at a time): do not reconnect
 CLOSE_REMOVED = 4403
 CLOSE_ROOM_ENDED = 4410

@@ -131,3 +131,18 @@ async def test_session_terminate_closes_the_room_socket_with_4403():
     )
     assert await socket.closed() == 4403
     assert socket.received[-1] == {"type": "session.terminated", "reason": "banned"}
+
+
+async def test_entering_another_room_closes_the_old_rooms_socket_with_4303():
+    first_room = await make_room()
+    second_room = await make_room()
+    member = await make_user()
+    old = await open_socket(member, first_room.pk)
+    new = await open_socket(member, second_room.pk)
+    assert await old.closed() == 4303
+    moved = old.received[-1]
+    assert (moved["type"], moved["to"]) == ("moved", str(second_room.pk))
+    rows = await _participations(first_room, member)
+    assert rows[0].left_at is not None
+    assert new.received[0]["me"]["participating"] is True
+    await new.close()
