@@ -30,7 +30,8 @@ class JsonConsumer(AsyncWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: thousands of nested brackets fit in a frame.
             await self.send_error("malformed", "The message is not valid JSON.")
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):

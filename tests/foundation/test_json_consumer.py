@@ -1,0 +1,52 @@
+"""The shared JSON consumer answers frames that once crashed it.
+
+Found by tests/fuzz/test_ws_fuzz.py: thousands of nested brackets raised RecursionError (the
+socket dropped).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from audiosocial.consumers import JsonConsumer
+
+
+class EchoConsumer(JsonConsumer):
+    async def connect(self) -> None:
+        await self.accept()
+
+    async def receive_message(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "echo", "id": content.get("id"), "content": content})
+
+
+async def _open() -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(EchoConsumer.as_asgi(), "/")
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def _reply(communicator: WebsocketCommunicator) -> dict[str, Any]:
+    output = await communicator.receive_output(2)
+    assert output["type"] == "websocket.send", output
+    output["text"].encode("utf-8")  # what daphne must be able to write
+    return json.loads(output["text"])
+
+
+async def _still_open(communicator: WebsocketCommunicator) -> None:
+    await communicator.send_json_to({"type": "hi", "id": "alive"})
+    assert (await _reply(communicator))["id"] == "alive"
+
+
+@pytest.mark.parametrize("frame", ["[" * 20_000, '{"a":' * 10_000 + "1" + "}" * 10_000])
+async def test_deeply_nested_json_is_malformed_and_the_socket_stays_open(frame):
+    communicator = await _open()
+    await communicator.send_to(text_data=frame)
+    error = await _reply(communicator)
+    assert (error["type"], error["code"]) == ("error", "malformed")
+    await _still_open(communicator)
+    await communicator.disconnect()
