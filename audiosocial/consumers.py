@@ -41,6 +41,15 @@ class JsonConsumer(AsyncWebsocketConsumer):
         if request_id is not None and not isinstance(request_id, (str, int)):
             await self.send_error("malformed", "'id' must be a string or a number.")
             return
+        if _has_lone_surrogate(text_data, content):
+            await self.send_error(
+                "malformed",
+                "The message has a \\u escape that is not valid Unicode text.",
+                request_id=None
+                if _has_lone_surrogate(text_data, {"id": request_id})
+                else request_id,
+            )
+            return
         try:
             await self.receive_message(content)
         except ApplicationError as exc:
@@ -72,3 +81,16 @@ class JsonConsumer(AsyncWebsocketConsumer):
 
     async def send_ack(self, request_id: str | int | None, **extra: Any) -> None:
         await self.send_json({"type": "ack", "id": request_id, **extra})
+
+
+def _has_lone_surrogate(text: str, content: dict[str, Any]) -> bool:
+    """JSON may spell half of a UTF-16 pair (``"\\ud800"``): not text, and nothing downstream (the
+    database, the UTF-8 frame an error echoes it in) can encode it. Only escapes can make one,
+    so frames without ``\\u`` skip the check."""
+    if "\\u" not in text:
+        return False
+    try:
+        json.dumps(content, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

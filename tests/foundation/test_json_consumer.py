@@ -1,7 +1,8 @@
 """The shared JSON consumer answers frames that once crashed it.
 
 Found by tests/fuzz/test_ws_fuzz.py: thousands of nested brackets raised RecursionError (the
-socket dropped).
+socket dropped), and a lone UTF-16 surrogate escape was echoed into an error frame that cannot be
+written as UTF-8.
 """
 
 from __future__ import annotations
@@ -49,4 +50,19 @@ async def test_deeply_nested_json_is_malformed_and_the_socket_stays_open(frame):
     error = await _reply(communicator)
     assert (error["type"], error["code"]) == ("error", "malformed")
     await _still_open(communicator)
+    await communicator.disconnect()
+
+
+async def test_a_lone_surrogate_escape_is_malformed_and_never_echoed():
+    communicator = await _open()
+    await communicator.send_to(text_data='{"type": "\\ud800", "id": 3}')
+    error = await _reply(communicator)
+    assert (error["code"], error["id"]) == ("malformed", 3)
+    assert "Unicode" in error["message"]
+    await communicator.send_to(text_data='{"type": "hi", "id": "\\udfff"}')
+    error = await _reply(communicator)
+    assert (error["code"], error["id"]) == ("malformed", None)
+    # A real pair spelled as escapes is text (an emoji) and goes through.
+    await communicator.send_to(text_data='{"type": "hi", "id": 4, "emoji": "\\ud83d\\udc4f"}')
+    assert (await _reply(communicator))["content"]["emoji"] == "👏"
     await communicator.disconnect()
