@@ -23,6 +23,15 @@ def is_blocked_either_way(*, a_id: int, b_id: int) -> bool:
     ).exists()
 
 
+def blocked_either_way_among(*, user_id: int, other_ids: list[int]) -> set[int]:
+    """Which of ``other_ids`` block ``user_id`` or are blocked by them: one query."""
+    rows = Block.objects.filter(
+        Q(blocker_id=user_id, blocked_id__in=other_ids)
+        | Q(blocker_id__in=other_ids, blocked_id=user_id)
+    ).values_list("blocker_id", "blocked_id")
+    return {b if a == user_id else a for a, b in rows}
+
+
 def blocked_user_ids_q(*, user_id: int) -> tuple[QuerySet, QuerySet]:
     """Subqueries of the ids this user blocked and of those who blocked this user."""
     return (

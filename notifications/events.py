@@ -35,6 +35,8 @@ def _text(n: Notification) -> str:
     title = n.room.title if n.room_id and n.room else "a room"
     match n.kind:
         case K.WENT_LIVE:
+            if (n.data or {}).get("cohost"):
+                return f"{actor} is co-hosting a room: {title}"
             return f"{actor} started a room: {title}"
         case K.ROOM_REMINDER:
             return f"{title} starts soon"

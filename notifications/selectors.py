@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -75,11 +77,40 @@ def eligible_recipients(
     return qs
 
 
-def room_live_audiences(*, room: Room) -> tuple[list[int], list[int]]:
-    """(room_starting recipients, went_live recipients) for a room that just went live.
+def announced_cohosts(*, room: Room) -> list[Any]:
+    """The room's announced co-hosts who may still speak for it: active, not suspended or
+    banned, not blocked either way with the host. No query without co-hosts, one with."""
+    if not room.cohost_ids:
+        return []
+    blocked, blockers = blocked_user_ids_q(user_id=room.host_id)
+    found = {
+        u.pk: u
+        for u in User.objects.filter(pk__in=room.cohost_ids, is_active=True)
+        .exclude(id__in=restricted_sanctions().values("user_id"))
+        .exclude(id__in=blocked)
+        .exclude(id__in=blockers)
+    }
+    return [found[pk] for pk in room.cohost_ids if pk in found]
+
+
+@dataclass
+class LiveAudiences:
+    """Who hears that a room went live, each member once: "starting now" for those who asked
+    to be reminded, then "went live" for the host's followers, then for each announced co-host
+    the followers not reached already."""
+
+    starting: list[int]
+    host_followers: list[int]
+    cohost_followers: list[tuple[Any, list[int]]] = field(default_factory=list)
+
+
+def room_live_audiences(*, room: Room) -> LiveAudiences:
+    """The audiences of a room that just went live (``LiveAudiences``).
 
     Members who asked to be reminded get "starting now" even if they do not follow the host;
-    a follower who asked gets only that one, so nobody hears about the same start twice.
+    a follower who asked gets only that one, so nobody hears about the same start twice. A
+    follower of an announced co-host hears it from the co-host (who is the actor: their mutes
+    and blocks apply), unless they muted the host. One query per audience.
     """
     K = Notification.Kind
     reminded = RoomReminder.objects.filter(room_id=room.pk).values("user_id")
@@ -88,8 +119,6 @@ def room_live_audiences(*, room: Room) -> tuple[list[int], list[int]]:
             candidates=reminded, kind=K.ROOM_STARTING, actor_id=room.host_id, room=room
         ).values_list("id", flat=True)
     )
-    # Co-hosts announced at scheduling would add their followers here; rooms does not record
-    # co-hosts before a room starts, so the host's followers are the audience.
     followers = Follow.objects.filter(followee_id=room.host_id).values("follower_id")
     skip = set(starting)
     live = [
@@ -99,7 +128,24 @@ def room_live_audiences(*, room: Room) -> tuple[list[int], list[int]]:
         ).values_list("id", flat=True)
         if user_id not in skip
     ]
-    return starting, live
+    audiences = LiveAudiences(starting=starting, host_followers=live)
+    skip.update(live)
+    muted_host = MutedActor.objects.filter(muted_id=room.host_id).values("user_id")
+    for cohost in announced_cohosts(room=room):
+        theirs = Follow.objects.filter(followee_id=cohost.pk).values("follower_id")
+        ids = [
+            user_id
+            for user_id in eligible_recipients(
+                candidates=theirs, kind=K.WENT_LIVE, actor_id=cohost.pk, room=room
+            )
+            .exclude(id=room.host_id)
+            .exclude(id__in=muted_host)
+            .values_list("id", flat=True)
+            if user_id not in skip
+        ]
+        skip.update(ids)
+        audiences.cohost_followers.append((cohost, ids))
+    return audiences
 
 
 # --- a member's notifications ------------------------------------------------------------------

@@ -313,26 +313,39 @@ def room_live_fan_out(*, room_id: str) -> int:
     if room is None or room.state != Room.State.LIVE:
         return 0  # ended (or never started) before the task ran: nothing worth announcing
     started = time.monotonic()
-    starting, live = selectors.room_live_audiences(room=room)
+    audiences = selectors.room_live_audiences(room=room)
     logger.info(
-        "room %s live: audiences (%d starting, %d went_live) read in %.3f s",
+        "room %s live: audiences (%d starting, %d went_live, %d via co-hosts) read in %.3f s",
         room.pk,
-        len(starting),
-        len(live),
+        len(audiences.starting),
+        len(audiences.host_followers),
+        sum(len(ids) for _, ids in audiences.cohost_followers),
         time.monotonic() - started,
     )
     created = deliver(
         spec=NotificationSpec(
             kind=K.ROOM_STARTING, dedupe_key=f"room_starting:{room.pk}", actor=room.host, room=room
         ),
-        recipient_ids=starting,
+        recipient_ids=audiences.starting,
     )
+    # One dedupe key for every "went live" of this room, whoever it comes from: a member who
+    # follows the host and a co-host, or a retried task, still gets a single one.
+    went_live = f"went_live:{room.pk}"
     created += deliver(
-        spec=NotificationSpec(
-            kind=K.WENT_LIVE, dedupe_key=f"went_live:{room.pk}", actor=room.host, room=room
-        ),
-        recipient_ids=live,
+        spec=NotificationSpec(kind=K.WENT_LIVE, dedupe_key=went_live, actor=room.host, room=room),
+        recipient_ids=audiences.host_followers,
     )
+    for cohost, recipient_ids in audiences.cohost_followers:
+        created += deliver(
+            spec=NotificationSpec(
+                kind=K.WENT_LIVE,
+                dedupe_key=went_live,
+                actor=cohost,
+                room=room,
+                data={"cohost": True, "host": room.host.username},
+            ),
+            recipient_ids=recipient_ids,
+        )
     return created
 
 

@@ -96,6 +96,9 @@ class RoomOutput(serializers.Serializer):
 
 
 class RoomDetailOutput(RoomOutput):
+    cohosts = UserOutput(
+        many=True, help_text="Co-hosts announced by the host (moderators when they join)."
+    )
     participants = ParticipantsOutput()
     limits = CountsOutput()
     me = MeOutput()
@@ -125,6 +128,14 @@ class RoomCreateInput(serializers.Serializer):
         default=None,
         help_text="Omit to go live now; a future time schedules the room.",
     )
+    cohosts = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        max_length=Room.MAX_COHOSTS,
+        required=False,
+        default=list,
+        help_text=f"Up to {Room.MAX_COHOSTS} usernames: moderators as soon as they join; their "
+        "followers hear when the room goes live.",
+    )
 
 
 class RoomUpdateInput(serializers.Serializer):
@@ -132,6 +143,12 @@ class RoomUpdateInput(serializers.Serializer):
     topic = serializers.CharField(max_length=1000, allow_blank=True)
     visibility = serializers.ChoiceField(choices=Room.Visibility.choices)
     scheduled_for = serializers.DateTimeField(help_text="Only while the room is scheduled.")
+    cohosts = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        max_length=Room.MAX_COHOSTS,
+        help_text=f"Replaces the announced co-hosts (up to {Room.MAX_COHOSTS} usernames; "
+        "[] for none).",
+    )
 
 
 class UsernameInput(serializers.Serializer):

@@ -31,6 +31,18 @@ class StartRoomForm(forms.Form):
         widget=forms.RadioSelect,
         label="Who may join",
     )
+    cohosts = forms.CharField(
+        required=False,
+        max_length=400,
+        label="Co-hosts",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "@ana, @bo"}
+        ),
+        help_text=(
+            f"Optional: up to {Room.MAX_COHOSTS} usernames, separated by commas. They moderate "
+            "as soon as they join, and their followers hear when the room starts."
+        ),
+    )
     when = forms.ChoiceField(
         choices=[(WHEN_NOW, "Start now"), (WHEN_LATER, "Schedule for later")],
         initial=WHEN_NOW,
@@ -46,6 +58,13 @@ class StartRoomForm(forms.Form):
     # The browser fills this with its IANA zone (static/js/start-room.js), so "19:00" means
     # 19:00 where the host is, not on the server.
     tz = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_cohosts(self) -> list[str]:
+        # Only the list's shape here; who may co-host is rooms.services' rule.
+        raw = self.cleaned_data.get("cohosts") or ""
+        return [
+            name.strip().lstrip("@") for name in raw.replace(" ", ",").split(",") if name.strip()
+        ]
 
     def clean(self):
         data = super().clean()

@@ -28,6 +28,8 @@ class Room(TimeStampedModel):
         FOLLOWERS = "followers", "Followers of the host"
         CLOSED = "closed", "Invited members only"
 
+    MAX_COHOSTS = 2
+
     # Allowed lifecycle moves; rooms.services.room_transition refuses anything else.
     TRANSITIONS: dict[str, frozenset[str]] = {
         State.SCHEDULED: frozenset({State.LIVE, State.CANCELLED}),
@@ -59,6 +61,11 @@ class Room(TimeStampedModel):
     janus_room = models.BigIntegerField(null=True, blank=True, unique=True)
     janus_secret = models.CharField(max_length=64, default=new_secret, editable=False)
     audio_available = models.BooleanField(default=False)
+    # Co-hosts announced by the host (at most ``MAX_COHOSTS`` user ids, in the host's order):
+    # they become moderators when they join, and their followers hear the room went live.
+    # Ids on the row rather than a join table because participant_join, the hot path of a join
+    # storm, reads them from the room row it already locks, at no query of its own.
+    cohost_ids = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [

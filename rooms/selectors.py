@@ -24,7 +24,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from audiosocial.errors import NotFound
 from follows.models import Follow
 from moderation.selectors import blocked_user_ids_q, restricted_sanctions, room_ids_closed_to
-from rooms.events import counts_payload, participant_payload, room_payload
+from rooms.events import counts_payload, participant_payload, room_payload, user_payload
 from rooms.models import Participant, Room, RoomInvite
 
 # How many listeners a room detail lists (the counts are always exact; the full audience is
@@ -173,11 +173,25 @@ _ROLE_ORDER = {
 }
 
 
+def cohosts_of(*, room: Room) -> list[Any]:
+    """The room's announced co-hosts (active members, in the host's order): no query when there
+    are none, one otherwise."""
+    if not room.cohost_ids:
+        return []
+    from django.contrib.auth import get_user_model
+
+    found = {
+        u.pk: u for u in get_user_model().objects.filter(pk__in=room.cohost_ids, is_active=True)
+    }
+    return [found[pk] for pk in room.cohost_ids if pk in found]
+
+
 def room_detail(*, room: Room, user: Any) -> dict[str, Any]:
     """The room as ``user`` sees it: state, counts, participants grouped by role, their own
     role and permissions; moderators also get the raised-hand queue.
 
-    Constant query count: 3 (4 for moderators), plus 1 if ``room.host`` was not loaded.
+    Constant query count: 3 (4 for moderators), plus 1 if ``room.host`` was not loaded and 1 if
+    the room announced co-hosts.
     """
     me = participant_for(room=room, user=user)
     is_moderator = me is not None and me.is_moderator
@@ -207,6 +221,7 @@ def room_detail(*, room: Room, user: Any) -> dict[str, Any]:
     for p in [*stage, *listeners]:
         grouped[group_of[p.role]].append(participant_payload(p, with_hand=is_moderator))
     data = room_payload(room)
+    data["cohosts"] = [user_payload(u) for u in cohosts_of(room=room)]
     data["participants"] = grouped
     data["counts"] = counts_payload(room)
     data["limits"] = {

@@ -19,14 +19,20 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from audiosocial.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from audiosocial.oncommit import run_on_commit
-from moderation.selectors import is_blocked_either_way, is_restricted
+from moderation.selectors import (
+    blocked_either_way_among,
+    is_blocked_either_way,
+    is_restricted,
+    restricted_sanctions,
+)
 from rooms import events
 from rooms.models import Participant, Room, RoomInvite
 from rooms.selectors import can_see_room, idle_live_rooms, is_removed_from
@@ -43,7 +49,7 @@ SCHEDULE_MAX_AHEAD_DAYS = 90
 # One ping per (room, pinger, target) in this window: a ping is a push notification.
 PING_INTERVAL_SECONDS = 600
 
-EDITABLE_FIELDS = frozenset({"title", "topic", "visibility", "scheduled_for"})
+EDITABLE_FIELDS = frozenset({"title", "topic", "visibility", "scheduled_for", "cohosts"})
 
 
 # --- Side effects (after commit) -----------------------------------------------------------------
@@ -316,6 +322,69 @@ def _validate_schedule(when: Any) -> datetime:
     return when
 
 
+def _resolve_cohosts(host: User, usernames: Any) -> list[User]:
+    """The members ``usernames`` names as co-hosts of ``host``'s room, in the given order.
+
+    Three queries whatever the list. Each must be an active member who may be on a stage (not
+    suspended or banned) and not blocked either way with the host; one sentence for both of
+    those refusals, so neither a block nor a sanction is disclosed.
+    """
+    if usernames is None:
+        return []
+    if isinstance(usernames, str) or not all(isinstance(u, str) for u in usernames):
+        raise InvalidInput("Co-hosts must be a list of usernames.", code="invalid_cohosts")
+    names: list[str] = []
+    for raw in usernames:
+        name = raw.strip().lstrip("@")
+        if name and name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    if len(names) > Room.MAX_COHOSTS:
+        raise InvalidInput(
+            f"A room can announce at most {Room.MAX_COHOSTS} co-hosts.",
+            code="too_many_cohosts",
+            details={"limit": Room.MAX_COHOSTS},
+        )
+    if not names:
+        return []
+    if any(n.lower() == host.username.lower() for n in names):
+        raise InvalidInput("You host this room already.", code="cohost_is_host")
+    lookup = Q()
+    for name in names:
+        lookup |= Q(username__iexact=name)
+    found = {u.username.lower(): u for u in get_user_model().objects.filter(lookup, is_active=True)}
+    missing = [n for n in names if n.lower() not in found]
+    if missing:
+        raise InvalidInput(
+            f"No member is called {missing[0]}.",
+            code="cohost_not_found",
+            details={"username": missing[0]},
+        )
+    cohosts = [found[n.lower()] for n in names]
+    ids = [u.pk for u in cohosts]
+    restricted = set(
+        restricted_sanctions().filter(user_id__in=ids).values_list("user_id", flat=True)
+    )
+    blocked = blocked_either_way_among(user_id=host.pk, other_ids=ids)
+    for user in cohosts:
+        if user.pk in restricted or user.pk in blocked:
+            raise Forbidden(
+                f"{user.username} cannot co-host your room.",
+                code="cannot_cohost",
+                details={"username": user.username},
+            )
+    return cohosts
+
+
+def _announce_cohosts(room: Room, cohosts: list[User]) -> None:
+    """Record the co-hosts; each is let into the room whatever its visibility (an invitation,
+    without a notification of its own)."""
+    room.cohost_ids = [u.pk for u in cohosts]
+    RoomInvite.objects.bulk_create(
+        [RoomInvite(room=room, user=u, invited_by_id=room.host_id) for u in cohosts],
+        ignore_conflicts=True,
+    )
+
+
 def _require_not_restricted(user: User) -> None:
     if is_restricted(user_id=user.pk):
         raise Forbidden(
@@ -415,12 +484,15 @@ def room_create(
     topic: str = "",
     visibility: str = Room.Visibility.PUBLIC,
     scheduled_for: datetime | None = None,
+    cohosts: list[str] | None = None,
 ) -> Room:
-    """Schedule a room, or (no ``scheduled_for``) open it now with ``host`` on stage."""
+    """Schedule a room, or (no ``scheduled_for``) open it now with ``host`` on stage.
+    ``cohosts``: up to ``Room.MAX_COHOSTS`` usernames, announced with the room."""
     _require_not_restricted(host)
     title = _validate_title(title)
     topic = _validate_topic(topic)
     visibility = _validate_visibility(visibility)
+    announced = _resolve_cohosts(host, cohosts)
     if scheduled_for is not None:
         scheduled_for = _validate_schedule(scheduled_for)
     else:
@@ -435,6 +507,9 @@ def room_create(
         scheduled_for=scheduled_for,
         state=State.SCHEDULED,
     )
+    if announced:
+        _announce_cohosts(room, announced)
+        room.save(update_fields=["cohost_ids"])
     if scheduled_for is None:
         # The new row is nobody else's yet; this locks the rooms the host is leaving.
         _go_live(room, _lock_for_entry(room, host))
@@ -443,7 +518,9 @@ def room_create(
 
 @transaction.atomic
 def room_update(*, room: Room, by: User, **changes: Any) -> Room:
-    """Edit title, topic, visibility (and the start time while scheduled). Host only."""
+    """Edit title, topic, visibility, co-hosts (and the start time while scheduled). Host only.
+    New co-hosts become moderators when they next join; people already in the room keep their
+    role whatever the list says."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise InvalidInput(
@@ -474,6 +551,11 @@ def room_update(*, room: Room, by: User, **changes: Any) -> Room:
             raise InvalidInput("A scheduled room needs a start time.", code="invalid_schedule")
         room.scheduled_for = _validate_schedule(changes["scheduled_for"])
         fields.append("scheduled_for")
+    if "cohosts" in changes:
+        announced = _resolve_cohosts(room.host, changes["cohosts"] or [])
+        if [u.pk for u in announced] != room.cohost_ids:
+            _announce_cohosts(room, announced)
+            fields.append("cohost_ids")
     if fields:
         room.save(update_fields=[*fields, "updated_at"])
         events.publish(room.pk, events.room_updated(room, change="details"))
@@ -539,8 +621,8 @@ def room_end_if_idle(*, room: Room, idle_since: datetime) -> bool:
 
 @transaction.atomic
 def participant_join(*, room: Room, user: User) -> Participant:
-    """Enter a live room as a listener (the host re-enters as host). Joining twice is harmless:
-    the current participation is returned.
+    """Enter a live room as a listener (the host re-enters as host, an announced co-host comes
+    in as a moderator). Joining twice is harmless: the current participation is returned.
 
     One room at a time: a member in another room leaves it first (the ordinary leave: counters,
     events, audio), unless they host it (``hosting_elsewhere``: a room should not end, or change
@@ -563,7 +645,14 @@ def participant_join(*, room: Room, user: User) -> Participant:
         return existing
     elsewhere = _participations_elsewhere(room, user) if locked else []
     _require_not_hosting_elsewhere(elsewhere)
-    role = Role.HOST if user.pk == room.host_id else Role.LISTENER
+    if user.pk == room.host_id:
+        role = Role.HOST
+    elif user.pk in room.cohost_ids and room.speakers_count < settings.ROOM_MAX_SPEAKERS:
+        # An announced co-host moderates from the moment they arrive (a full stage seats them
+        # in the audience; the host can still bring them up).
+        role = Role.MODERATOR
+    else:
+        role = Role.LISTENER
     if role == Role.LISTENER:
         _require_audience_seat(room)
     _leave_elsewhere(room, elsewhere, locked)

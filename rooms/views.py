@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -77,6 +78,7 @@ def room_new(request: HttpRequest) -> HttpResponse:
                 topic=data["topic"],
                 visibility=data["visibility"],
                 scheduled_for=data["scheduled_for"],
+                cohosts=data["cohosts"],
             )
         except ApplicationError as exc:
             _form_error(form, exc)
@@ -90,10 +92,13 @@ def room_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _form_error(form: StartRoomForm, exc: ApplicationError) -> None:
+def _form_error(form: forms.Form, exc: ApplicationError) -> None:
     # The service names the problem by code; put the sentence beside the field it is about.
-    field = next((f for f in ("schedule", "title", "topic", "visibility") if f in exc.code), None)
-    form.add_error({"schedule": "scheduled_for"}.get(field, field), exc.message)
+    field = next(
+        (f for f in ("schedule", "title", "topic", "visibility", "cohost") if f in exc.code), None
+    )
+    field = {"schedule": "scheduled_for", "cohost": "cohosts"}.get(field, field)
+    form.add_error(field if field in form.fields else None, exc.message)
 
 
 def _room_or_error_page(request: HttpRequest, room_id: Any) -> Room | HttpResponse:
@@ -147,6 +152,7 @@ def room_detail(request: HttpRequest, room_id: Any) -> HttpResponse:
                 "room": room,
                 "is_host": room.host_id == request.user.pk,
                 "reminded": _has_reminder(room=room, user=request.user),
+                "cohosts": selectors.cohosts_of(room=room),
             },
         )
     return render(request, "rooms/ended.html", {"room": room})

@@ -330,3 +330,95 @@ def test_rows_are_written_even_when_presence_and_the_channel_layer_fail(
         assert services.room_live_fan_out(room_id=str(room.pk)) == 3
     assert Notification.objects.count() == 3
     assert len(attempts) == 1  # the push was attempted, failed, and was logged, not raised
+
+
+def with_cohosts(room, *cohosts):
+    room.cohost_ids = [c.pk for c in cohosts]
+    room.save(update_fields=["cohost_ids"])
+    return room
+
+
+def test_followers_of_announced_co_hosts_hear_it_from_the_co_host_each_once(insert_path):
+    host, ana, bo = UserFactory(username="host"), UserFactory(username="ana"), UserFactory()
+    fan_of_host, fan_of_ana, fan_of_both, fan_of_all = (
+        UserFactory(username=n) for n in ("fan_of_host", "fan_of_ana", "fan_of_both", "fan_of_all")
+    )
+    follow(fan_of_host, host)
+    follow(fan_of_ana, ana)
+    follow(fan_of_both, ana)
+    follow(fan_of_both, bo)
+    for followee in (host, ana, bo):
+        follow(fan_of_all, followee)
+    follow(host, ana)  # the host following a co-host is not told about their own room
+    room = with_cohosts(make_room(host, title="Panel"), ana, bo)
+
+    created = services.room_live_fan_out(room_id=str(room.pk))
+
+    assert created == 4
+    assert recipients() == {"fan_of_host", "fan_of_ana", "fan_of_both", "fan_of_all"}
+    by_host = Notification.objects.get(recipient=fan_of_all)
+    assert (by_host.actor_id, by_host.data) == (host.pk, {})
+    via_ana = Notification.objects.get(recipient=fan_of_ana)
+    assert via_ana.actor_id == ana.pk
+    assert via_ana.data == {"cohost": True, "host": "host"}
+    assert via_ana.dedupe_key == f"went_live:{room.pk}"
+    assert Notification.objects.get(recipient=fan_of_both).actor_id == ana.pk  # the first co-host
+
+    from notifications.events import notification_payload
+
+    assert notification_payload(via_ana)["text"] == f"{ana.name} is co-hosting a room: Panel"
+    assert notification_payload(by_host)["text"] == f"{host.name} started a room: Panel"
+    assert services.room_live_fan_out(room_id=str(room.pk)) == 0
+
+
+def test_co_host_followers_are_filtered_like_everyone_else(insert_path):
+    host, ana = UserFactory(username="host"), UserFactory(username="ana")
+    names = ["ok", "muted_ana", "muted_host", "blocked_by_ana", "blocked_by_host", "reminded"]
+    users = {name: UserFactory(username=name) for name in names}
+    for u in users.values():
+        follow(u, ana)
+    MutedActor.objects.create(user=users["muted_ana"], muted=ana)
+    MutedActor.objects.create(user=users["muted_host"], muted=host)
+    block(ana, users["blocked_by_ana"])
+    block(host, users["blocked_by_host"])
+    room = with_cohosts(make_room(host), ana)
+    RoomReminder.objects.create(user=users["reminded"], room=room)
+
+    services.room_live_fan_out(room_id=str(room.pk))
+
+    assert recipients() == {"ok"}
+    assert recipients(K.ROOM_STARTING) == {"reminded"}
+
+
+def test_a_co_host_who_may_no_longer_co_host_announces_nothing(insert_path):
+    host = UserFactory()
+    blocked, suspended, gone = UserFactory(), UserFactory(), UserFactory(is_active=False)
+    for cohost in (blocked, suspended, gone):
+        follow(UserFactory(), cohost)
+    block(host, blocked)
+    suspend(suspended)
+    room = with_cohosts(make_room(host), blocked, suspended, gone)
+
+    assert services.room_live_fan_out(room_id=str(room.pk)) == 0
+
+
+def test_fan_out_with_co_hosts_costs_the_same_queries_for_any_audience(
+    django_assert_num_queries, settings, insert_path
+):
+    settings.NOTIFICATIONS_FANOUT_CHUNK_SIZE = 1000
+
+    def run(n):
+        host, ana = UserFactory(), UserFactory()
+        for _ in range(n):
+            follow(UserFactory(), host)
+            follow(UserFactory(), ana)
+        return with_cohosts(make_room(host), ana)
+
+    small, large = run(2), run(20)
+    # The plain count (see above) + the co-hosts' row, their audience, and one more chunk
+    # (insert, + read-back on the portable path, in a savepoint).
+    expected = 13 if insert_path == "portable" else 11
+    with django_assert_num_queries(expected):
+        services.room_live_fan_out(room_id=str(small.pk))
+    with django_assert_num_queries(expected):
+        services.room_live_fan_out(room_id=str(large.pk))

@@ -258,3 +258,38 @@ def test_room_page_hands_the_configured_ice_servers_to_the_browser(client, membe
     assert b"turn:turn.example.org:3478" in response.content
     # Only ICE helpers reach the page: nothing that could address Janus.
     assert settings.JANUS_URL.encode() not in response.content
+
+
+def test_start_room_form_announces_co_hosts_and_the_scheduled_page_names_them(client, member):
+    ana = UserFactory(username="ana", display_name="Ana Lytic")
+    bo = UserFactory(username="bo", display_name="Bo")
+    form = client.get("/rooms/new/")
+    assert b'name="cohosts"' in form.content
+    response = client.post(
+        "/rooms/new/",
+        {
+            "title": "Panel",
+            "visibility": "public",
+            "when": "later",
+            "scheduled_for": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+            "tz": "UTC",
+            "cohosts": "@ana, bo",
+        },
+    )
+    room = Room.objects.get(title="Panel")
+    assert response.status_code == 302
+    assert room.cohost_ids == [ana.pk, bo.pk]
+    page = client.get(f"/rooms/{room.pk}/").content.decode()
+    assert "Ana Lytic</a> and <a" in page and 'href="/@bo" data-cohost' in page
+
+
+def test_start_room_form_explains_a_co_host_refusal_beside_the_field(client, member):
+    response = client.post(
+        "/rooms/new/",
+        {"title": "Panel", "visibility": "public", "when": "now", "cohosts": "nobody"},
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "No member is called nobody." in body
+    assert 'id="id_cohosts_errors"' in body
+    assert not Room.objects.exists()
