@@ -7,11 +7,14 @@ REST API (see docs/protocol.md).
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from audiosocial.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
 
@@ -54,6 +57,15 @@ class JsonConsumer(AsyncWebsocketConsumer):
             await self.receive_message(content)
         except ApplicationError as exc:
             await self.send_error(exc.code, exc.message, request_id=request_id, details=exc.details)
+        except Exception:
+            # A bug on our side must not drop the member's socket (the room, their audio): log it
+            # like a 500 and answer this one message.
+            logger.exception("%s failed on a %r message", type(self).__name__, content["type"])
+            await self.send_error(
+                "server_error",
+                "Something went wrong on our side with that message; please try again.",
+                request_id=request_id,
+            )
 
     async def receive_message(self, content: dict[str, Any]) -> None:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""The shared JSON consumer answers frames that once crashed it.
+"""The shared JSON consumer answers frames that once crashed it, and survives a bug in a handler.
 
 Found by tests/fuzz/test_ws_fuzz.py: thousands of nested brackets raised RecursionError (the
 socket dropped), and a lone UTF-16 surrogate escape was echoed into an error frame that cannot be
@@ -21,6 +21,8 @@ class EchoConsumer(JsonConsumer):
         await self.accept()
 
     async def receive_message(self, content: dict[str, Any]) -> None:
+        if content["type"] == "boom":
+            raise KeyError("a bug in a handler")
         await self.send_json({"type": "echo", "id": content.get("id"), "content": content})
 
 
@@ -65,4 +67,15 @@ async def test_a_lone_surrogate_escape_is_malformed_and_never_echoed():
     # A real pair spelled as escapes is text (an emoji) and goes through.
     await communicator.send_to(text_data='{"type": "hi", "id": 4, "emoji": "\\ud83d\\udc4f"}')
     assert (await _reply(communicator))["content"]["emoji"] == "👏"
+    await communicator.disconnect()
+
+
+async def test_a_bug_in_a_handler_answers_server_error_and_keeps_the_socket(caplog):
+    communicator = await _open()
+    await communicator.send_json_to({"type": "boom", "id": "b1"})
+    error = await _reply(communicator)
+    assert (error["type"], error["code"], error["id"]) == ("error", "server_error", "b1")
+    assert error["message"]
+    assert "failed on a 'boom' message" in caplog.text
+    await _still_open(communicator)
     await communicator.disconnect()
