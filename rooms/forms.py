@@ -1,4 +1,4 @@
-"""The web form for starting a room (the web client's; the rules stay in rooms.services)."""
+"""The web forms for starting and editing a room (the rules stay in rooms.services)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from django.utils import timezone
 from rooms.models import Room
 
 
-class StartRoomForm(forms.Form):
-    WHEN_NOW = "now"
-    WHEN_LATER = "later"
+class RoomDetailsForm(forms.Form):
+    """What a host says about a room: on the start form and on the edit form."""
 
     title = forms.CharField(
         max_length=settings.ROOM_TITLE_MAX_LENGTH,
@@ -43,6 +42,23 @@ class StartRoomForm(forms.Form):
             "as soon as they join, and their followers hear when the room starts."
         ),
     )
+
+    def clean_cohosts(self) -> list[str]:
+        # Only the list's shape here; who may co-host is rooms.services' rule.
+        raw = self.cleaned_data.get("cohosts") or ""
+        return [
+            name.strip().lstrip("@") for name in raw.replace(" ", ",").split(",") if name.strip()
+        ]
+
+
+class RoomEditForm(RoomDetailsForm):
+    """The host edits a scheduled or live room (``rooms.services.room_update``)."""
+
+
+class StartRoomForm(RoomDetailsForm):
+    WHEN_NOW = "now"
+    WHEN_LATER = "later"
+
     when = forms.ChoiceField(
         choices=[(WHEN_NOW, "Start now"), (WHEN_LATER, "Schedule for later")],
         initial=WHEN_NOW,
@@ -58,13 +74,6 @@ class StartRoomForm(forms.Form):
     # The browser fills this with its IANA zone (static/js/start-room.js), so "19:00" means
     # 19:00 where the host is, not on the server.
     tz = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def clean_cohosts(self) -> list[str]:
-        # Only the list's shape here; who may co-host is rooms.services' rule.
-        raw = self.cleaned_data.get("cohosts") or ""
-        return [
-            name.strip().lstrip("@") for name in raw.replace(" ", ",").split(",") if name.strip()
-        ]
 
     def clean(self):
         data = super().clean()

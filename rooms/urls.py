@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.hallway, name="hallway"),
     path("rooms/new/", views.room_new, name="room-new"),
     path("rooms/<uuid:room_id>/", views.room_detail, name="room-detail"),
+    path("rooms/<uuid:room_id>/edit/", views.room_edit, name="room-edit"),
     path("rooms/<uuid:room_id>/start/", views.room_start, name="room-start"),
     path("rooms/<uuid:room_id>/cancel/", views.room_cancel, name="room-cancel"),
     path("rooms/<uuid:room_id>/remind/", views.room_remind, name="room-remind"),

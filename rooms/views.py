@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from audiosocial.errors import ApplicationError, InvalidInput, NotFound
 from follows.selectors import followee_ids
 from rooms import selectors
-from rooms.forms import StartRoomForm
+from rooms.forms import RoomEditForm, StartRoomForm
 from rooms.hallway import SECTION_FOLLOWING, SECTION_LIVE, SECTION_UPCOMING, hallway_for
 from rooms.models import Room
 
@@ -101,6 +101,60 @@ def _form_error(form: forms.Form, exc: ApplicationError) -> None:
     form.add_error(field if field in form.fields else None, exc.message)
 
 
+def _edit_initial(room: Room) -> dict[str, Any]:
+    return {
+        "title": room.title,
+        "topic": room.topic,
+        "visibility": room.visibility,
+        "cohosts": ", ".join(u.username for u in selectors.cohosts_of(room=room)),
+    }
+
+
+@login_required
+def room_edit(request: HttpRequest, room_id: Any) -> HttpResponse:
+    """The host edits a scheduled or live room's title, topic, visibility and co-hosts.
+
+    The live room page opens the same form in a dialog and sends it through the REST API
+    (``PATCH /api/rooms/<id>/``) so the page keeps its socket and audio; this page is the
+    form's own address (the scheduled page links here, and it works without JavaScript).
+    """
+    from rooms import services
+
+    room = _room_or_error_page(request, room_id)
+    if isinstance(room, HttpResponse):
+        return room
+    if room.host_id != request.user.pk:
+        return render(
+            request,
+            "rooms/unavailable.html",
+            {"message": "Only the room's host can edit it.", "code": "not_host"},
+            status=403,
+        )
+    form = RoomEditForm(request.POST or None, initial=_edit_initial(room))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.room_update(
+                room=room,
+                by=request.user,
+                title=data["title"],
+                topic=data["topic"],
+                visibility=data["visibility"],
+                cohosts=data["cohosts"],
+            )
+        except ApplicationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Room updated.")
+            return redirect("room-detail", room_id=room.pk)
+    return render(
+        request,
+        "rooms/edit.html",
+        {"room": room, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
 def _room_or_error_page(request: HttpRequest, room_id: Any) -> Room | HttpResponse:
     try:
         return selectors.room_for_user(user=request.user, room_id=room_id)
@@ -126,6 +180,8 @@ def room_detail(request: HttpRequest, room_id: Any) -> HttpResponse:
             {
                 "room": room,
                 "detail": detail,
+                # Filled in by room.js from the live state when the host opens it.
+                "edit_form": RoomEditForm(auto_id="edit-%s"),
                 "client_config": {
                     "room": str(room.pk),
                     "me": {
@@ -140,6 +196,7 @@ def room_detail(request: HttpRequest, room_id: Any) -> HttpResponse:
                         ]
                     ),
                     "reactions": list(settings.ROOM_REACTIONS),
+                    "edit_url": reverse("room-edit", args=[room.pk]),
                     "hallway_url": reverse("hallway"),
                 },
             },

@@ -64,6 +64,8 @@ const ui = {
   audioElement: $("[data-room-audio]"),
   personDialog: $("[data-person-dialog]"),
   inviteDialog: $("[data-invite-dialog]"),
+  editDialog: $("[data-edit-dialog]"),
+  visibilityPill: $("[data-visibility-pill]"),
   confirmDialog: $("[data-confirm-dialog]"),
 };
 
@@ -411,6 +413,11 @@ function renderHeader() {
   document.title = `${state.room.title} · audiosocial`;
   ui.topic.textContent = state.room.topic || "";
   ui.topic.hidden = !state.room.topic;
+  const visibility = { followers: "Followers of the host", closed: "Invited only" }[state.room.visibility];
+  if (ui.visibilityPill) {
+    ui.visibilityPill.textContent = visibility ?? "";
+    ui.visibilityPill.hidden = !visibility;
+  }
 }
 
 function renderPeople() {
@@ -669,6 +676,42 @@ function openInvite() {
   form.elements.username.focus();
 }
 
+function openEdit() {
+  const dialog = ui.editDialog;
+  const form = dialog.querySelector("[data-edit-form]");
+  const error = dialog.querySelector("[data-edit-error]");
+  const room = state.room ?? {};
+  error.hidden = true;
+  form.elements.title.value = room.title ?? "";
+  form.elements.topic.value = room.topic ?? "";
+  for (const radio of form.querySelectorAll('input[name="visibility"]')) radio.checked = radio.value === room.visibility;
+  form.elements.cohosts.value = (room.cohosts ?? []).map((c) => c.username).join(", ");
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const body = {
+      title: form.elements.title.value,
+      topic: form.elements.topic.value,
+      visibility: form.querySelector('input[name="visibility"]:checked')?.value ?? room.visibility,
+      cohosts: form.elements.cohosts.value.split(/[\s,]+/).map((n) => n.replace(/^@/, "")).filter(Boolean),
+    };
+    try {
+      const detail = await api(`/api/rooms/${config.room}/`, { method: "PATCH", body });
+      // room.updated brings the rest to everyone; the co-hosts are only in the detail.
+      state.room = { ...state.room, title: detail.title, topic: detail.topic, visibility: detail.visibility, cohosts: detail.cohosts };
+      renderHeader();
+      dialog.close();
+      announce("Room updated.");
+    } catch (err) {
+      const fields = Object.values(err.details ?? {}).flat().filter((m) => typeof m === "string");
+      error.textContent = err.code === "invalid" && fields.length ? fields.join(" ") : err.message;
+      error.hidden = false;
+    }
+  };
+  dialog.querySelector("[data-close]").onclick = () => dialog.close();
+  dialog.showModal();
+  form.elements.title.focus();
+}
+
 // --- trays (phones): reactions and "More" fold into panels above the control bar ----------
 
 function closeTrays(except) {
@@ -740,6 +783,9 @@ root.addEventListener("click", async (event) => {
       break;
     case "invite-people":
       openInvite();
+      break;
+    case "edit-room":
+      openEdit();
       break;
     case "end":
       if (await confirmAction({ title: "End this room?", text: "Everyone leaves and the audio stops.", yes: "End room" })) {

@@ -293,3 +293,58 @@ def test_start_room_form_explains_a_co_host_refusal_beside_the_field(client, mem
     assert "No member is called nobody." in body
     assert 'id="id_cohosts_errors"' in body
     assert not Room.objects.exists()
+
+
+def test_host_edits_a_live_room_from_its_page(client, member):
+    room = services.room_create(host=member, title="Before", topic="Old topic")
+    page = client.get(f"/rooms/{room.pk}/").content.decode()
+    assert 'data-action="edit-room" data-requires="edit"' in page
+    assert f'action="/rooms/{room.pk}/edit/" data-edit-form' in page
+
+    form = client.get(f"/rooms/{room.pk}/edit/")
+    assert form.status_code == 200
+    assert 'value="Before"' in form.content.decode()
+
+    response = client.post(
+        f"/rooms/{room.pk}/edit/",
+        {"title": "After", "topic": "New topic", "visibility": "followers", "cohosts": ""},
+    )
+    assert response.status_code == 302 and response["Location"] == f"/rooms/{room.pk}/"
+    room.refresh_from_db()
+    assert (room.title, room.topic, room.visibility) == ("After", "New topic", "followers")
+    assert room.state == Room.State.LIVE
+
+
+def test_host_edits_a_scheduled_room_from_its_page(client, member):
+    room = scheduled(member, title="Planned")
+    assert (
+        f'href="/rooms/{room.pk}/edit/" data-edit-room'.encode()
+        in client.get(f"/rooms/{room.pk}/").content
+    )
+    client.post(
+        f"/rooms/{room.pk}/edit/",
+        {"title": "Replanned", "topic": "", "visibility": "closed", "cohosts": ""},
+    )
+    room.refresh_from_db()
+    assert (room.title, room.visibility, room.state) == ("Replanned", "closed", "scheduled")
+
+
+def test_only_the_host_may_edit_and_bad_input_is_explained(client, member):
+    other = scheduled(UserFactory(), title="Theirs")
+    response = client.post(
+        f"/rooms/{other.pk}/edit/", {"title": "Mine now", "visibility": "public"}
+    )
+    assert response.status_code == 403
+    assert b"data-edit-room" not in client.get(f"/rooms/{other.pk}/").content
+    other.refresh_from_db()
+    assert other.title == "Theirs"
+
+    mine = scheduled(member, title="Mine")
+    empty = client.post(f"/rooms/{mine.pk}/edit/", {"title": "", "visibility": "public"})
+    assert empty.status_code == 400 and b"This field is required." in empty.content
+    services.room_cancel(room=mine, by=member)
+    over = client.post(f"/rooms/{mine.pk}/edit/", {"title": "Again", "visibility": "public"})
+    assert over.status_code == 400
+    assert b"This room is over; it cannot be edited." in over.content
+    mine.refresh_from_db()
+    assert mine.title == "Mine"
