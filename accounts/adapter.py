@@ -68,6 +68,23 @@ class AccountAdapter(DefaultAccountAdapter):
         request.session[SESSION_KEY] = invitation.code
         return True
 
+    def authenticate(self, request: HttpRequest, **credentials):
+        """As allauth's, but a suspended or banned member who typed the right password is told
+        why (``Your account is suspended until …`` / ``This account has been banned.``) instead
+        of "incorrect credentials". Both the web form and the headless login call this inside
+        their ``clean()``, so the sentence becomes the form's error: beside the form on the
+        page, ``400`` with ``code`` ``account_suspended`` / ``account_banned`` in the API."""
+        from moderation.backends import RESTRICTION_ATTR
+
+        if request is not None and hasattr(request, RESTRICTION_ATTR):
+            delattr(request, RESTRICTION_ATTR)
+        user = super().authenticate(request, **credentials)
+        restriction = getattr(request, RESTRICTION_ATTR, None) if request is not None else None
+        if user is None and restriction is not None:
+            code, message = restriction
+            raise ValidationError(message, code=code)
+        return user
+
     def save_user(self, request: HttpRequest, user, form, commit: bool = True):
         """Create the account and consume its invitation in one transaction.
 

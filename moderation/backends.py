@@ -17,14 +17,26 @@ from allauth.account.auth_backends import AuthenticationBackend
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
-from moderation.selectors import is_restricted
+from moderation.selectors import restriction_message, restriction_of
+
+# Django's ``authenticate()`` swallows ``PermissionDenied`` (it only means "stop trying other
+# backends"), so the reason is left on the request, where the sign-in forms' adapter
+# (``accounts.adapter.AccountAdapter.authenticate``) turns it into the error the member sees.
+# Only set once the password matched: the reason is never told to someone who did not prove it.
+RESTRICTION_ATTR = "account_restriction"
 
 
 class RefuseRestrictedMixin:
     def authenticate(self, request: Any, *args: Any, **credentials: Any) -> Any:
         user = super().authenticate(request, *args, **credentials)  # type: ignore[misc]
-        if user is not None and is_restricted(user_id=user.pk):
-            raise PermissionDenied("This account is suspended.")
+        if user is None:
+            return None
+        sanction = restriction_of(user_id=user.pk)
+        if sanction is not None:
+            code, message = restriction_message(sanction)
+            if request is not None:
+                setattr(request, RESTRICTION_ATTR, (code, message))
+            raise PermissionDenied(message)
         return user
 
 

@@ -6,10 +6,11 @@ composes into theirs); the admin asks for the report queue and a target's histor
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from audiosocial.errors import NotFound
@@ -48,6 +49,25 @@ def restricted_sanctions() -> QuerySet[Sanction]:
         lifted_at__isnull=True,
         starts_at__lte=now,
     ).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+
+
+def restriction_of(*, user_id: int) -> Sanction | None:
+    """The sanction keeping this member out now (a ban first, else the suspension that ends
+    last), or None: one query."""
+    return (
+        restricted_sanctions()
+        .filter(user_id=user_id)
+        .order_by(F("ends_at").desc(nulls_first=True), "-pk")
+        .first()
+    )
+
+
+def restriction_message(sanction: Sanction) -> tuple[str, str]:
+    """(code, sentence) telling a member why they cannot sign in, for sign-in forms and APIs."""
+    if sanction.ends_at is None:
+        return "account_banned", "This account has been banned."
+    until = sanction.ends_at.astimezone(UTC).strftime("%-d %B %Y, %H:%M UTC")
+    return "account_suspended", f"Your account is suspended until {until}."
 
 
 def is_restricted(*, user_id: int) -> bool:
