@@ -1,6 +1,7 @@
 // Loaded on every page: local times, confirmations, and the notification bell kept live over
 // /ws/notifications/ (new notifications also reach other modules as "audiosocial:notification").
 
+import { api } from "./http.js";
 import { announce } from "./live.js";
 import { ReconnectingSocket, wsUrl } from "./socket.js";
 import { localizeTimes } from "./time.js";
@@ -28,7 +29,16 @@ function toast(notification) {
   item.className = "toast card";
   const text = document.createElement(notification.url ? "a" : "span");
   text.textContent = notification.text;
-  if (notification.url) text.href = notification.url;
+  if (notification.url) {
+    text.href = notification.url;
+    // Following a notification reads it, as on the notifications page.
+    text.addEventListener("click", async (event) => {
+      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+      event.preventDefault();
+      await api("/api/notifications/read/", { method: "POST", body: { ids: [notification.id] } }).catch(() => {});
+      window.location.assign(notification.url);
+    });
+  }
   const close = document.createElement("button");
   close.type = "button";
   close.className = "small";
