@@ -496,7 +496,8 @@ def notifications_mark_read(
         raise InvalidInput("Send 'ids' or 'all': true.", code="nothing_to_mark")
     qs = Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True)
     if not everything:
-        qs = qs.filter(id__in=list(ids or []))
+        # Numbers beyond the bigint id column cannot be ids, and would overflow the query.
+        qs = qs.filter(id__in=[i for i in ids or [] if 0 < i < 2**63])
     marked = qs.update(read_at=timezone.now())
     if marked:
         run_on_commit(push_unread_count, user_id=user.pk)

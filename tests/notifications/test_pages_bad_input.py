@@ -1,0 +1,35 @@
+"""Notification pages given input no page of ours produces: a redirect or the page, never a 500.
+
+Each case was found by tests/fuzz/test_pages_fuzz.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from notifications.models import Notification
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member(client):
+    user = UserFactory(username="member")
+    client.force_login(user)
+    return user
+
+
+def unread(recipient) -> Notification:
+    actor = UserFactory()
+    return Notification.objects.create(
+        recipient=recipient, kind="followed", actor=actor, dedupe_key=f"followed:{actor.pk}"
+    )
+
+
+def test_opening_a_notification_id_beyond_the_id_column_redirects_to_the_list(client, member):
+    kept = unread(member)
+    response = client.post(f"/notifications/{'9' * 25}/open/", {"next": "/"})
+    assert response.status_code == 302
+    kept.refresh_from_db()
+    assert kept.read_at is None
