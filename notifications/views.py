@@ -22,7 +22,8 @@ PAGE_SIZE = 50
 def notification_list(request: HttpRequest) -> HttpResponse:
     queryset = selectors.notifications_for(user_id=request.user.pk)
     before = request.GET.get("before", "")
-    if before.isdigit():
+    # isdecimal() and ASCII: "²".isdigit() is true, and int("²") raises.
+    if before.isascii() and before.isdecimal():
         anchor = queryset.filter(pk=int(before)).values("created_at", "pk").first()
         if anchor:
             queryset = queryset.filter(created_at__lte=anchor["created_at"]).exclude(

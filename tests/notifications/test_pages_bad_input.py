@@ -33,3 +33,11 @@ def test_opening_a_notification_id_beyond_the_id_column_redirects_to_the_list(cl
     assert response.status_code == 302
     kept.refresh_from_db()
     assert kept.read_at is None
+
+
+@pytest.mark.parametrize("before", ["²", "٣", "-1", "9" * 30, "x"])
+def test_a_list_cursor_that_is_not_an_id_shows_the_first_page(client, member, before):
+    unread(member)
+    response = client.get("/notifications/", {"before": before})
+    assert response.status_code == 200
+    assert response.content.decode().count('class="unread"') == 1
