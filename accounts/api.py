@@ -37,6 +37,11 @@ class ProfileOutput(serializers.Serializer):
     following_count = serializers.IntegerField()
     follows_you = serializers.BooleanField(help_text="This member follows you.")
     followed_by_you = serializers.BooleanField(help_text="You follow this member.")
+    blocked_by_you = serializers.BooleanField(help_text="You block this member.")
+    can_follow = serializers.SerializerMethodField(
+        help_text="Whether to offer a follow button: false on your own profile and when a block "
+        "stands between you (either way; the reason is not given)."
+    )
     is_you = serializers.SerializerMethodField()
     # CharField, not EmailField: an account made without an address has "", which is not an
     # "email" in the schema's sense, and the schema must describe what is really sent.
@@ -50,6 +55,11 @@ class ProfileOutput(serializers.Serializer):
 
     def get_nominated_by(self, obj: User) -> str | None:
         return obj.nominated_by.username if obj.nominated_by_id else None
+
+    def get_can_follow(self, obj: User) -> bool:
+        return not (
+            obj.pk == self.context["request"].user.pk or obj.blocked_by_you or obj.blocks_you
+        )
 
     def get_is_you(self, obj: User) -> bool:
         return obj.pk == self.context["request"].user.pk

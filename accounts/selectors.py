@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from accounts.models import INVITATION_CODE_ALPHABET, INVITATION_CODE_LENGTH, Invitation, User
 from audiosocial.errors import InvalidInput, NotFound
 from follows.models import Follow
+from moderation.models import Block
 from moderation.selectors import is_restricted
 
 # One stable code and one sentence per way an invitation can be refused: the signup form, the
@@ -205,6 +206,9 @@ def profiles_for(*, viewer: User) -> QuerySet[User]:
             following_count=Coalesce(following_count, Value(0)),
             follows_you=Exists(Follow.objects.filter(follower=OuterRef("pk"), followee=viewer)),
             followed_by_you=Exists(Follow.objects.filter(follower=viewer, followee=OuterRef("pk"))),
+            # Either way, a block hides the follow button on both profiles (docs/moderation.md).
+            blocked_by_you=Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("pk"))),
+            blocks_you=Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)),
         )
     )
 
