@@ -6,7 +6,7 @@ Reads go through ``notifications.selectors`` and writes through ``notifications.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -58,8 +58,10 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
     except ApplicationError:
         pass
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    # Only paths of this site; and a URL, never handed to redirect() (which would take
+    # "hallway" or "123" for a view name and fail with NoReverseMatch).
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
+        return HttpResponseRedirect(target)
     return redirect("notifications")

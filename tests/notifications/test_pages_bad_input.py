@@ -41,3 +41,14 @@ def test_a_list_cursor_that_is_not_an_id_shows_the_first_page(client, member, be
     response = client.get("/notifications/", {"before": before})
     assert response.status_code == 200
     assert response.content.decode().count('class="unread"') == 1
+
+
+@pytest.mark.parametrize("target", ["9999", "hallway", "notifications", "rooms/x/", "javascript:x"])
+def test_opening_a_notification_with_a_next_that_is_not_a_path_goes_to_the_list(
+    client, member, target
+):
+    notification = unread(member)
+    response = client.post(f"/notifications/{notification.pk}/open/", {"next": target})
+    assert (response.status_code, response["Location"]) == (302, "/notifications/")
+    notification.refresh_from_db()
+    assert notification.read_at is not None
