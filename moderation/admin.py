@@ -16,7 +16,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -515,7 +514,10 @@ class SanctionAdmin(ReadOnlyAdmin):
     def lift_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_lift_permission(request):
             raise PermissionDenied
-        sanction = get_object_or_404(Sanction, pk=object_id)
+        # get_object, like the admin's own views: an id that is not a number is "not found".
+        sanction = self.get_object(request, object_id)
+        if sanction is None:
+            raise Http404("No such sanction.")
         back = HttpResponseRedirect(reverse("admin:moderation_sanction_change", args=[sanction.pk]))
         if request.method != "POST":
             return back

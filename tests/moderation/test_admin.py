@@ -342,6 +342,18 @@ def test_sanction_admin_reports_bad_input_on_the_form(moderator):
     assert not Sanction.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "object_id", ["abc", "<script>", "9" * 25, "00000000-0000-0000-0000-000000000000"]
+)
+def test_lifting_a_sanction_that_is_not_an_id_is_a_404(moderator, object_id):
+    # Found by tests/fuzz/test_pages_fuzz.py: "abc" raised ValueError, a 500.
+    response = admin_client(moderator).post(
+        f"/admin/moderation/sanction/{object_id}/lift/", {"reason": "x"}
+    )
+    assert response.status_code == 404
+    assert not AuditLog.objects.exists()
+
+
 def test_audit_log_is_read_only_even_for_moderators(moderator):
     services.block_create(blocker=UserFactory(), blocked=UserFactory())
     entry = AuditLog.objects.get()
