@@ -9,6 +9,15 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def phone_not_used(request, client):
+    """allauth's headless API always routes its phone endpoints; members have no phone numbers
+    here, so its adapter raises NotImplementedError (a 500). Answer in allauth's error shape."""
+    message = "Phone numbers are not used on this site."
+    return JsonResponse(
+        {"status": 404, "errors": [{"message": message, "code": "not_found"}]}, status=404
+    )
+
+
 # Each app owns its REST routes (``<app>/api_urls.py``) and web pages (``<app>/urls.py``).
 api_patterns = [
     path("", include("accounts.api_urls")),
@@ -21,6 +30,9 @@ api_patterns = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("_allauth/<str:client>/v1/account/phone", phone_not_used),
+    path("_allauth/<str:client>/v1/auth/phone/verify", phone_not_used),
+    path("_allauth/<str:client>/v1/auth/phone/verify/resend", phone_not_used),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
