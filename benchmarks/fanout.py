@@ -10,15 +10,17 @@ For each N it measures, in the same run:
 1. **reference**: a plain ``websockets`` server that relays each host message with
    ``websockets.broadcast`` (a few lines below), N clients, 10 events/s;
 2. for 1 and 2 daphne processes (``audiosocial.asgi``, ``RedisPubSubChannelLayer``, the project's
-   room hub), a fresh live room and:
-   - **join storm**: N listeners open the room's socket at up to ``--join-rate`` per second;
-     time until every one holds its ``room.snapshot``, and the messages per second each member
-     receives meanwhile;
+   room hub), a live room and:
+   - **seating**: N listeners open the room's socket as fast as the server admits them (at most
+     8 handshakes in flight per client process); time until all hold their ``room.snapshot``;
    - **events**: the host toggles their microphone 10 times a second (each toggle is one
      ``participant.updated`` to everyone); latency from the host's send to every receipt,
      p50/p95/max, and losses (missing toggles and ``seq`` gaps);
-   - **events + reactions**: the same while members send 100 reactions/s in total; latency again,
-     and the messages per second each member receives (all, and ``reaction`` events alone).
+   - **events + reactions**: the same while 50 members send 100 reactions/s in total; latency
+     again, and the messages per second each member receives (all, and ``reaction`` alone);
+   - **join storm**: in a fresh room, N listeners arrive at ``--join-rate`` (200) per second;
+     time until every one holds its snapshot, refusals, and the messages per second members
+     receive meanwhile.
 
 Clients are ``websockets`` asyncio clients (compression off) spread over ``--client-procs``
 separate processes; the host runs in the orchestrating process. All processes share one clock
@@ -437,7 +439,7 @@ async def host_toggles(url: str, cookie: str, rate: float, seconds: float, refer
                 message = json.dumps({"type": "mic.unmute" if k % 2 == 0 else "mic.mute"})
             sent.append(time.time())
             await ws.send(message)
-        await asyncio.sleep(3)  # let the tail arrive
+        await asyncio.sleep(0.5)
         reader.cancel()
     return sent
 
@@ -501,7 +503,7 @@ def run_reference(args, n: int) -> dict[str, Any]:
         sent = asyncio.run(
             host_toggles(f"ws://127.0.0.1:{port}/host", "", 10, args.seconds, reference=True)
         )
-        rows = collect(handles)
+        rows = wait_delivered(handles, n, len(sent), time.time() + args.tail)
         return latency_stats(rows, sent, n)
     finally:
         stop_clients(handles)
@@ -551,7 +553,7 @@ def run_daphne(args, env, n: int, daphnes: int, host, cookies, host_cookie) -> d
         time.sleep(1.5)
         collect(handles)  # counters start now
         sent = asyncio.run(host_toggles(urls[0], host_cookie, 10, args.seconds, reference=False))
-        rows = collect(handles)
+        rows = wait_delivered(handles, n, len(sent), time.time() + args.tail)
         result["events"] = latency_stats(rows, sent, n)
         # Events and reactions together: 100 reactions/s across the room.
         reactors = min(n, 50)
@@ -561,7 +563,7 @@ def run_daphne(args, env, n: int, daphnes: int, host, cookies, host_cookie) -> d
         sent = asyncio.run(host_toggles(urls[0], host_cookie, 10, args.seconds, reference=False))
         for _, _, out in handles:
             out.recv()
-        rows = collect(handles)
+        rows = wait_delivered(handles, n, len(sent), time.time() + args.tail)
         result["events_reactions"] = {
             **latency_stats(rows, sent, n),
             **rate_stats(rows, (t1, t1 + int(args.seconds))),
@@ -595,6 +597,17 @@ def run_daphne(args, env, n: int, daphnes: int, host, cookies, host_cookie) -> d
                 proc.kill()
 
 
+def wait_delivered(handles, n: int, events: int, deadline: float) -> list[tuple]:
+    """Wait (up to ``deadline``) until every client has every event; then read and reset.
+    What has not arrived by then counts as lost."""
+    while time.time() < deadline:
+        rows = collect(handles, reset=False)
+        if sum(len(r[1]) for r in rows) >= n * events:
+            break
+        time.sleep(0.5)
+    return collect(handles)
+
+
 def wait_seated(handles, n: int, deadline: float) -> list[tuple]:
     rows: list[tuple] = []
     while time.time() < deadline:
@@ -617,6 +630,9 @@ def main() -> None:
     parser.add_argument("--client-procs", type=int, default=4)
     parser.add_argument("--storm-timeout", type=float, default=90)
     parser.add_argument("--seat-timeout", type=float, default=300)
+    parser.add_argument(
+        "--tail", type=float, default=15, help="how long late deliveries are waited for"
+    )
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument(
         "--database-url",
