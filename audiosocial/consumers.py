@@ -44,6 +44,14 @@ class JsonConsumer(AsyncWebsocketConsumer):
         if request_id is not None and not isinstance(request_id, (str, int)):
             await self.send_error("malformed", "'id' must be a string or a number.")
             return
+        if "\\u0000" in text_data:
+            # No field takes one, and PostgreSQL refuses NUL in any text it compares.
+            await self.send_error(
+                "malformed",
+                "The message contains a NUL character (\\u0000), which no field accepts.",
+                request_id=request_id,
+            )
+            return
         if _has_lone_surrogate(text_data, content):
             await self.send_error(
                 "malformed",

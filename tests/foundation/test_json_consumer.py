@@ -70,6 +70,18 @@ async def test_a_lone_surrogate_escape_is_malformed_and_never_echoed():
     await communicator.disconnect()
 
 
+async def test_a_nul_character_is_malformed():
+    # Found by the socket fuzzer on PostgreSQL: {"type": "participant.mute", "user": "a\u0000b"}
+    # reached a username lookup and failed there (DataError).
+    communicator = await _open()
+    await communicator.send_to(text_data='{"type": "hi", "id": 5, "user": "a\\u0000b"}')
+    error = await _reply(communicator)
+    assert (error["code"], error["id"]) == ("malformed", 5)
+    assert "NUL" in error["message"]
+    await _still_open(communicator)
+    await communicator.disconnect()
+
+
 async def test_a_bug_in_a_handler_answers_server_error_and_keeps_the_socket(caplog):
     communicator = await _open()
     await communicator.send_json_to({"type": "boom", "id": "b1"})
