@@ -203,11 +203,15 @@ class RoomConsumer(JsonConsumer):
             task.add_done_callback(_grace_tasks.discard)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        # The user group also carries other sockets' messages (notifications): not ours to handle.
-        handler = getattr(self, message.get("type", "").replace(".", "_"), None)
-        if handler is None and not message.get("type", "").startswith("websocket."):
+        kind = message.get("type", "")
+        handler = getattr(self, kind.replace(".", "_"), None) if not kind.startswith("_") else None
+        if handler is None:
+            # The user group also carries other sockets' messages (notifications): not ours.
             return
-        await super().dispatch(message)
+        # Channels' dispatch would first hop to the one sync thread to close stale database
+        # connections, for every frame; every database call here goes through ``db()``, which
+        # does that in the thread that uses the connection.
+        await handler(message)
 
     # -- delivery (called by the hub) -----------------------------------------------------------
 
