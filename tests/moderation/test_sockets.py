@@ -115,6 +115,10 @@ async def test_suspension_closes_the_members_room_socket_and_takes_them_out_of_t
     )
     connected, _ = await socket.connect()
     assert connected
+    # The room socket accepts first and joins after (on a thread pool outside SQLite): the
+    # snapshot says the join is done.
+    while (await socket.receive_json_from(timeout=5))["type"] != "room.snapshot":
+        pass
     in_room = Participant.objects.filter(room=room, user=member, left_at__isnull=True)
     assert await database_sync_to_async(in_room.exists)()
 
