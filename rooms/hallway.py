@@ -8,13 +8,32 @@
 Only rooms the member may see appear (``rooms.selectors.visible_rooms_q``, the one visibility
 rule shared with the API and the WebSocket), and never rooms whose host is suspended or banned.
 
-Three queries for any page, whatever the number of rooms or of people followed: the rooms of
-all three sections in order (one query, the section computed per room), then the cards' people
-(speaker previews; followed people in the room). The followed set is never loaded into Python:
-it is a subquery served by the unique (follower, followee) index. Counts come from the
-denormalised ``Room.speakers_count`` / ``listeners_count``; the only aggregates are "followed
-people on stage" (over the followed stage participants) and "followed people in the room"
-(for the rooms shown only).
+Three queries for any page, whatever the number of rooms or of people followed:
+
+1. the page's rooms: one statement, a ``UNION ALL`` of one part per section, each part sorted
+   and limited on its own where the database allows it (PostgreSQL), so each section is read
+   from its own index and only one page of each is ever sorted: followed stage people from the
+   partial index rooms_active_on_stage (counted per room: "followed people on stage"), upcoming
+   rooms from rooms_scheduled_by_host, the other live rooms from rooms_live_public_by_size;
+2. the first people on each stage of the page (followed first), ranked in SQL;
+3. the first followed people in each room of the page with how many there are, ranked and
+   counted in SQL from the covering index rooms_active_members.
+
+The followed set is never loaded into Python: it is a subquery served by the unique
+(follower, followee) index. Counts come from the denormalised ``Room.speakers_count`` /
+``listeners_count``.
+
+**Compiled once per process.** Building and compiling these querysets (the visibility rule
+alone is eight subqueries; windows; a union) costs more Python time than PostgreSQL needs to run
+them (docs/benchmarks.md: about 8 ms of ORM work per page against 1-2 ms of database time for a
+member following ten people). So each statement is built with the ORM once per process and
+database, for a stand-in member, and kept as SQL whose member-dependent values are bound on each
+call: the member's id, the current time (sanctions in force), the cursor's keys, the page's room
+ids. Every value travels as a query parameter; nothing is formatted into the SQL. If a statement
+ever cannot be templated this way (a parameter it cannot account for, such as a time derived
+from "now"), the hallway builds and runs the queryset through the ORM on every call instead:
+slower, never wrong. Cards hold light ``HallwayRoom`` / ``HallwayPerson`` records read straight
+from the rows, not model instances.
 
 Pagination is keyset: the cursor holds the section and the sort key of the last card. Listener
 counts move while a member scrolls, so a room can move between pages; clients dedupe by id.
@@ -26,17 +45,21 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.signals import setting_changed
+from django.db import connections, router
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
-    ExpressionWrapper,
+    DateTimeField,
+    Exists,
+    Expression,
     F,
     FilteredRelation,
     IntegerField,
@@ -44,11 +67,14 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    UUIDField,
     Value,
     When,
     Window,
 )
+from django.db.models.fields.files import FieldFile
 from django.db.models.functions import RowNumber
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from audiosocial.errors import InvalidInput
@@ -69,30 +95,94 @@ MAX_LIMIT = 50
 SPEAKER_PREVIEWS = 3
 FOLLOWED_PREVIEWS = 5
 
-_STAGE = list(Participant.STAGE_ROLES)
-_USER_CARD_FIELDS = ("id", "username", "display_name", "avatar")
-_CARD_FIELDS = (
-    "id",
+_STAGE = sorted(Participant.STAGE_ROLES)
+_ROLE_ORDER = {Participant.Role.HOST: 0, Participant.Role.MODERATOR: 1}
+_PERSON_FIELDS = ("username", "display_name", "avatar")
+_ROOM_FIELDS = (
+    "pk",
     "title",
     "topic",
     "visibility",
     "state",
-    "host",
     "speakers_count",
     "listeners_count",
     "started_at",
     "scheduled_for",
-    *(f"host__{name}" for name in _USER_CARD_FIELDS),
+    *(f"host__{name}" for name in ("id", *_PERSON_FIELDS)),
+    "section",
+    "on_stage",
 )
+_AVATAR = User._meta.get_field("avatar")
 
 
-@dataclass
+# --- What a card holds -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class HallwayPerson:
+    """A member as a card shows them, read from the rows (no ``User`` instance is built).
+
+    Offers what templates and payloads read from a user: ``pk``/``id``, ``username``,
+    ``display_name``, ``name``, ``avatar`` (a file with ``.url``, or ``""``) and ``avatar_url``.
+    """
+
+    id: int
+    username: str
+    display_name: str
+    avatar_name: str
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def avatar(self) -> FieldFile | str:
+        return FieldFile(None, _AVATAR, self.avatar_name) if self.avatar_name else ""
+
+    @property
+    def avatar_url(self) -> str:
+        return _AVATAR.storage.url(self.avatar_name) if self.avatar_name else ""
+
+
+@dataclass(slots=True)
+class HallwayRoom:
+    """A room as a card shows it, with its host (the ``Room`` fields of the same names)."""
+
+    id: uuid.UUID
+    title: str
+    topic: str
+    visibility: str
+    state: str
+    speakers_count: int
+    listeners_count: int
+    started_at: datetime | None
+    scheduled_for: datetime | None
+    host: HallwayPerson
+
+    @property
+    def pk(self) -> uuid.UUID:
+        return self.id
+
+    @property
+    def host_id(self) -> int:
+        return self.host.id
+
+    @property
+    def is_live(self) -> bool:
+        return self.state == Room.State.LIVE
+
+
+@dataclass(slots=True)
 class HallwayCard:
     section: str
-    room: Room  # ``host`` loaded
+    room: HallwayRoom
     followed_on_stage_count: int = 0
-    speakers: list[Any] = field(default_factory=list)
-    followed_in_room: list[Any] = field(default_factory=list)
+    speakers: list[HallwayPerson] = field(default_factory=list)
+    followed_in_room: list[HallwayPerson] = field(default_factory=list)
     followed_in_room_count: int = 0
 
 
@@ -151,7 +241,7 @@ def _decode_cursor(cursor: str) -> _Position:
         else:
             expected = 2 if SECTIONS[section] == SECTION_FOLLOWING else 1
             if len(key) != expected or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in key
+                isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31 for v in key
             ):
                 raise ValueError
     except (ValueError, TypeError, KeyError, UnicodeError, binascii.Error, AttributeError):
@@ -159,161 +249,440 @@ def _decode_cursor(cursor: str) -> _Position:
     return _Position(section=section, key=tuple(key), room_id=room_id)
 
 
-def _after(position: _Position) -> Q:
-    """Rooms strictly after ``position`` in the hallway's order (section, then its own key)."""
-    pk = position.room_id
-    section = SECTIONS[position.section]
-    if section == SECTION_FOLLOWING:
-        on_stage, listeners = position.key
-        return (
-            Q(section__gt=0)
-            | Q(section=0, followed_on_stage__lt=on_stage)
-            | Q(section=0, followed_on_stage=on_stage, listeners_count__lt=listeners)
-            | Q(section=0, followed_on_stage=on_stage, listeners_count=listeners, pk__gt=pk)
-        )
-    if section == SECTION_UPCOMING:
-        (when,) = position.key
-        return (
-            Q(section__gt=1)
-            | Q(section=1, scheduled_for__gt=when)
-            | Q(section=1, scheduled_for=when, pk__gt=pk)
-        )
-    (listeners,) = position.key
-    return Q(section=2, listeners_count__lt=listeners) | Q(
-        section=2, listeners_count=listeners, pk__gt=pk
-    )
+def _cursor_values(position: _Position | None) -> dict[str, Any]:
+    if position is None:
+        return {}
+    values: dict[str, Any] = {"after_id": position.room_id}
+    if position.section == 1:
+        values["after_when"] = position.key[0]
+    else:
+        values.update({f"after_{i}": v for i, v in enumerate(position.key)})
+    return values
 
 
-# --- Sections ----------------------------------------------------------------------------------
+# --- Statements compiled once ------------------------------------------------------------------
+#
+# A builder returns the queryset for a member, taking every other per-call value from
+# ``slot(name, field)``: a placeholder expression when the statement is compiled for the cache,
+# the value itself when the queryset runs through the ORM directly (the fallback).
+
+Slot = Callable[[str, Any], Any]
+Builder = Callable[[Any, Slot], QuerySet]
+
+# No member has this id: where it appears among a compiled statement's parameters, the calling
+# member's id goes.
+_STAND_IN_ID = -7_316_044_291
 
 
-def _cards_rooms() -> QuerySet[Room]:
-    """Rooms with their hosts, only the columns a card shows (fewer values to read and parse)."""
-    return Room.objects.select_related("host").only(*_CARD_FIELDS)
+class _Marker:
+    __slots__ = ("field", "name")
+
+    def __init__(self, name: str, output_field: Any) -> None:
+        self.name = name
+        self.field = output_field
 
 
-def _hallway_rooms(user: Any, followees: QuerySet) -> QuerySet[Room]:
-    """Every room of the hallway in its order, each annotated with its section: one query.
+class _Placeholder(Expression):
+    """Compiles to one parameter, bound when the cached statement runs."""
 
-    Candidates are the live rooms and the followed hosts' upcoming rooms the member may see
-    (``visible_rooms_q``; a suspended or banned host's rooms stay out as well). Each is
-    left-joined to its followed stage participants (the partial index rooms_active_on_stage
-    against the followed set: a few thousand narrow rows at most) and grouped, which gives
-    "followed people on stage" and so the section. Ordering by section, then each section's
-    key, puts the three sections one after the other.
+    def __init__(self, name: str, output_field: Any) -> None:
+        super().__init__(output_field=output_field)
+        self.name = name
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "%s", [_Marker(self.name, self.output_field)]
+
+    def get_group_by_cols(self) -> list[Any]:
+        # A constant, like ``Value``: never a grouping key (PostgreSQL would read an integer
+        # in GROUP BY as a column position).
+        return []
+
+
+_CONST, _MEMBER, _NOW, _SLOT = range(4)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    binds: tuple[tuple[int, Any], ...]
+    converters: tuple[tuple[int, tuple[list[Any], Any]], ...]
+
+    def run(self, connection: Any, *, member_id: int, values: dict[str, Any]) -> list[Any]:
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        params = []
+        for kind, payload in self.binds:
+            if kind == _CONST:
+                params.append(payload)
+            elif kind == _MEMBER:
+                params.append(member_id)
+            elif kind == _NOW:
+                params.append(now)
+            else:
+                params.append(payload.field.get_db_prep_value(values[payload.name], connection))
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        if not self.converters:
+            return rows
+        converted = []
+        for row in rows:
+            row = list(row)
+            for position, (functions, expression) in self.converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+            converted.append(row)
+        return converted
+
+
+# (alias, vendor, statement key) -> the statement, or None when it cannot be templated.
+_statements: dict[tuple[Any, ...], _Statement | None] = {}
+
+
+def _clear_statements(**kwargs: Any) -> None:
+    _statements.clear()
+
+
+# Tests that override settings get statements compiled under those settings.
+setting_changed.connect(_clear_statements, dispatch_uid="rooms.hallway.statements")
+
+
+def _temporal(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value) >= 19:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _compile(connection: Any, build: Builder) -> _Statement | None:
+    """Build ``build``'s queryset for a stand-in member and keep its SQL with its slots.
+
+    Parameters equal to the stand-in's id become the member's id; times taken while compiling
+    (sanctions "in force now") become the time of each call. Any other time, or the stand-in id
+    anywhere else, means the statement depends on something a slot does not carry: None.
     """
-    not_before = timezone.now() - timedelta(hours=settings.ROOM_SCHEDULE_EXPIRY_HOURS)
-    followed_stage = FilteredRelation(
-        "participants",
-        condition=Q(
-            participants__left_at__isnull=True,
-            participants__role__in=_STAGE,
-            participants__user_id__in=Subquery(followees),
-        ),
+    stand_in = User(pk=_STAND_IN_ID, is_active=True)
+    before = timezone.now()
+    queryset = build(stand_in, _Placeholder)
+    compiler = queryset.query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    after = timezone.now()
+    if str(_STAND_IN_ID) in sql:
+        return None
+    naive = [timezone.make_naive(t, connection.timezone) for t in (before, after)]
+    binds: list[tuple[int, Any]] = []
+    for param in params:
+        if isinstance(param, _Marker):
+            binds.append((_SLOT, param))
+        elif type(param) is int and param == _STAND_IN_ID:
+            binds.append((_MEMBER, None))
+        elif (moment := _temporal(param)) is not None:
+            low, high = (before, after) if timezone.is_aware(moment) else naive
+            if not low <= moment <= high:
+                return None
+            binds.append((_NOW, None))
+        elif isinstance(param, date) or str(_STAND_IN_ID) in repr(param):
+            return None
+        else:
+            binds.append((_CONST, param))
+    fields = [column[0] for column in compiler.select[: compiler.col_count]]
+    converters = compiler.get_converters(fields)
+    return _Statement(sql=sql, binds=tuple(binds), converters=tuple(converters.items()))
+
+
+def _fetch(key: tuple[Any, ...], build: Builder, *, user: Any, values: dict[str, Any]) -> list:
+    """The rows of ``build``'s statement for ``user`` with ``values`` in its slots."""
+    connection = connections[router.db_for_read(Room)]
+    full_key = (connection.alias, connection.vendor, *key)
+    try:
+        statement = _statements[full_key]
+    except KeyError:
+        statement = _statements[full_key] = _compile(connection, build)
+    if statement is not None:
+        return statement.run(connection, member_id=user.pk, values=values)
+    return list(build(user, lambda name, output_field: Value(values[name], output_field)))
+
+
+# --- 1. The page's rooms -----------------------------------------------------------------------
+
+
+def _followees(user: Any) -> QuerySet:
+    return Follow.objects.filter(follower_id=user.pk).values("followee_id")
+
+
+def _followed_stage(user: Any) -> QuerySet:
+    """Participations of followed people on a stage (the partial index rooms_active_on_stage)."""
+    return Participant.objects.filter(
+        left_at__isnull=True, role__in=_STAGE, user_id__in=_followees(user)
     )
+
+
+def _candidates(user: Any) -> QuerySet[Room]:
+    """Rooms ``user`` may see whose host is an active member in good standing.
+
+    The visibility rule goes in as one ``CASE``: PostgreSQL then weighs it as a single test
+    (half the rooms pass) and runs its subqueries as hashed sets. Left bare, each of the
+    rule's ``NOT IN`` conditions is guessed to halve the rooms, 1 room in 32 is thought
+    visible, and the planner joins room by room: at 500 followees that nested loop took
+    0.6 s where the hash joins take 3 ms (docs/benchmarks.md).
+    """
+    visible = Case(When(visible_rooms_q(user), then=Value(True)), default=Value(False))
     return (
-        _cards_rooms()
-        .filter(visible_rooms_q(user), host__is_active=True)
-        .exclude(host_id__in=restricted_sanctions().values("user_id"))
-        # A host running late keeps their card until housekeeping expires the room.
-        .filter(
-            Q(state=Room.State.LIVE)
-            | Q(state=Room.State.SCHEDULED, host_id__in=followees, scheduled_for__gte=not_before)
-        )
-        .annotate(followed_stage=followed_stage)
-        .annotate(followed_on_stage=Count("followed_stage"))
-        .annotate(
-            section=Case(
-                When(state=Room.State.SCHEDULED, then=Value(1)),
-                When(followed_on_stage__gt=0, then=Value(0)),
-                default=Value(2),
-                output_field=IntegerField(),
-            )
-        )
-        # Other live rooms only when public (HAVING: the section is known after grouping).
-        .filter(Q(section__lt=2) | Q(visibility=Room.Visibility.PUBLIC))
-        # Within a section the other keys tie: no followed stage (0) outside the first,
-        # no date outside the second, no listeners in the second.
-        .order_by("section", "-followed_on_stage", "scheduled_for", "-listeners_count", "pk")
+        Room.objects.filter(visible, host__is_active=True)
+        .exclude(Exists(restricted_sanctions().filter(user_id=OuterRef("host_id"))))
+        .order_by()
     )
 
 
-# --- People on the cards -----------------------------------------------------------------------
+def _rooms_builder(*, cursor_section: int | None, limit: int) -> Builder:
+    """The page's rooms, at most ``limit`` rows; after a cursor in ``cursor_section``, the
+    sections before it are left out and its own continues after the cursor's keys."""
+    first_section = 0 if cursor_section is None else cursor_section
+
+    def build(user: Any, slot: Slot) -> QuerySet:
+        after_id = None if cursor_section is None else slot("after_id", UUIDField())
+        parts = []
+        if first_section == 0:
+            # Section 0's rows come grouped: "followed on stage" is the count of the stage
+            # participations joined on the followed set.
+            on_stage = FilteredRelation(
+                "participants",
+                condition=Q(
+                    participants__left_at__isnull=True,
+                    participants__role__in=_STAGE,
+                    participants__user_id__in=Subquery(_followees(user)),
+                ),
+            )
+            part = (
+                _candidates(user)
+                .filter(state=Room.State.LIVE)
+                .annotate(followed_stage=on_stage)
+                # Columns of the partial index: the join needs no participant row.
+                .filter(followed_stage__user_id__isnull=False)
+                .annotate(on_stage=Count("followed_stage__user_id"), section=Value(0))
+            )
+            if cursor_section == 0:
+                n, listeners = slot("after_0", IntegerField()), slot("after_1", IntegerField())
+                part = part.filter(
+                    Q(on_stage__lt=n)
+                    | Q(on_stage=n, listeners_count__lt=listeners)
+                    | Q(on_stage=n, listeners_count=listeners, pk__gt=after_id)
+                )
+            parts.append((part, ("-on_stage", "-listeners_count", "pk")))
+        if first_section <= 1:
+            not_before = slot("not_before", DateTimeField())
+            part = (
+                _candidates(user)
+                # A host running late keeps their card until housekeeping expires the room.
+                .filter(
+                    state=Room.State.SCHEDULED,
+                    host_id__in=_followees(user),
+                    scheduled_for__gte=not_before,
+                )
+                .annotate(on_stage=Value(0), section=Value(1))
+            )
+            if cursor_section == 1:
+                when = slot("after_when", DateTimeField())
+                part = part.filter(
+                    Q(scheduled_for__gt=when) | Q(scheduled_for=when, pk__gt=after_id)
+                )
+            parts.append((part, ("scheduled_for", "pk")))
+        part = (
+            _candidates(user)
+            .filter(state=Room.State.LIVE, visibility=Room.Visibility.PUBLIC)
+            .exclude(pk__in=_followed_stage(user).values("room_id"))
+            .annotate(on_stage=Value(0), section=Value(2))
+        )
+        if cursor_section == 2:
+            listeners = slot("after_0", IntegerField())
+            part = part.filter(
+                Q(listeners_count__lt=listeners) | Q(listeners_count=listeners, pk__gt=after_id)
+            )
+        parts.append((part, ("-listeners_count", "pk")))
+
+        # Each part sorted and cut to one page where the database allows it in a compound
+        # statement (PostgreSQL): then no section is ever sorted beyond a page.
+        per_part = connections[router.db_for_read(Room)].features
+        querysets = []
+        for queryset, order in parts:
+            queryset = queryset.values_list(*_ROOM_FIELDS)
+            if per_part.supports_slicing_ordering_in_compound and len(parts) > 1:
+                queryset = queryset.order_by(*order)[:limit]
+            querysets.append(queryset)
+        first, *rest = querysets
+        combined = first.union(*rest, all=True) if rest else first
+        # Within a section the other keys tie: no followed stage (0) outside the first, no
+        # date outside the second.
+        order = ("section", "-on_stage", "scheduled_for", "-listeners_count", "pk")
+        return combined.order_by(*order)[:limit]
+
+    return build
 
 
-def _attach_people(cards: list[HallwayCard], followees: QuerySet) -> None:
-    """Speaker previews and followed people for every card: two queries in all.
+def _page_rooms(user: Any, position: _Position | None, limit: int) -> list[HallwayCard]:
+    section = position.section if position is not None else None
+    build = _rooms_builder(cursor_section=section, limit=limit)
+    not_before = timezone.now() - timedelta(hours=settings.ROOM_SCHEDULE_EXPIRY_HOURS)
+    values = {"not_before": not_before, **_cursor_values(position)}
+    rows = _fetch(("rooms", section, limit), build, user=user, values=values)
+    cards = []
+    for (
+        pk,
+        title,
+        topic,
+        visibility,
+        state,
+        speakers_count,
+        listeners_count,
+        started_at,
+        scheduled_for,
+        host_id,
+        username,
+        display_name,
+        avatar,
+        section_number,
+        on_stage,
+    ) in rows:
+        host = HallwayPerson(host_id, username, display_name, avatar)
+        room = HallwayRoom(
+            pk,
+            title,
+            topic,
+            visibility,
+            state,
+            speakers_count,
+            listeners_count,
+            started_at,
+            scheduled_for,
+            host,
+        )
+        cards.append(HallwayCard(SECTIONS[section_number], room, on_stage))
+    return cards
 
-    1. the first people on each stage, with their members: a window over the page's stages
-       (at most ``ROOM_MAX_SPEAKERS`` rows a room, from the partial index rooms_active_by_role);
-    2. the first followed people in each room, with their members: a window over the page's
-       followed participants. Kept apart from the stages so PostgreSQL picks its access path
-       from the size of the followed set (a probe per followee for a few, one pass over the
-       rooms' participants for thousands); an ``OR`` of both would force the pass over every
-       listener of the page's rooms, tens of thousands of rows, even for ten followees.
 
-    How many followed people each room holds came with the room (``followed_in_room``).
-    """
-    by_room = {card.room.pk: card for card in cards}
-    room_ids = list(by_room)
-    member = [f"user__{name}" for name in _USER_CARD_FIELDS]
-    role_rank = Case(
+# --- 2 and 3. The people on the cards ----------------------------------------------------------
+
+
+def _role_rank() -> Case:
+    """Host, moderators, speakers, listeners (the stage first, its host at the front)."""
+    return Case(
         When(role=Participant.Role.HOST, then=Value(0)),
         When(role=Participant.Role.MODERATOR, then=Value(1)),
-        default=Value(2),
+        When(role=Participant.Role.SPEAKER, then=Value(2)),
+        default=Value(3),
     )
-    stage = list(
-        Participant.objects.filter(room_id__in=room_ids, left_at__isnull=True, role__in=_STAGE)
-        .select_related("user")
-        .only("room_id", "user", "role", "joined_at", *member)
-        .annotate(followed=ExpressionWrapper(Q(user_id__in=followees), output_field=BooleanField()))
-        .annotate(
-            # Followed first, then host, moderators, speakers, each by arrival.
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("room_id")],
-                order_by=[F("followed").desc(), role_rank.asc(), F("joined_at").asc(), "pk"],
+
+
+def _room_slots(slot: Slot, count: int) -> list[Any]:
+    return [slot(f"room_{i}", UUIDField()) for i in range(count)]
+
+
+def _stage_builder(count: int) -> Builder:
+    """The first ``SPEAKER_PREVIEWS`` people on each stage: followed first, then host,
+    moderators, speakers, each by arrival (ranked over the partial index rooms_active_by_role).
+
+    Ranked in a subquery and selected by primary key, so the members are joined for the few
+    rows shown only; the rank is rebuilt in Python from the columns."""
+
+    def build(user: Any, slot: Slot) -> QuerySet:
+        followed = Exists(
+            Follow.objects.filter(follower_id=user.pk, followee_id=OuterRef("user_id"))
+        )
+        ranked = (
+            Participant.objects.filter(
+                In(F("room_id"), _room_slots(slot, count)), left_at__isnull=True, role__in=_STAGE
+            )
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("room_id")],
+                    order_by=[followed.desc(), _role_rank().asc(), F("joined_at").asc(), "pk"],
+                )
+            )
+            .filter(rank__lte=SPEAKER_PREVIEWS)
+            .values("pk")
+        )
+        return (
+            Participant.objects.filter(pk__in=ranked)
+            .annotate(followed=followed)
+            .values_list(
+                "room_id",
+                "followed",
+                "role",
+                "joined_at",
+                "pk",
+                "user_id",
+                *(f"user__{name}" for name in _PERSON_FIELDS),
             )
         )
-        .filter(rank__lte=SPEAKER_PREVIEWS)
-    )
-    stage_first = Case(When(role__in=_STAGE, then=Value(0)), default=Value(1))
-    followed = list(
-        Participant.objects.filter(
-            room_id__in=room_ids, left_at__isnull=True, user_id__in=followees
-        )
-        .select_related("user")
-        .only("room_id", "user", "role", "joined_at", *member)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("room_id")],
-                order_by=[stage_first.asc(), F("joined_at").asc(), F("pk").asc()],
+
+    return build
+
+
+def _followed_builder(count: int) -> Builder:
+    """The first ``FOLLOWED_PREVIEWS`` followed people in each room (the stage first, as the
+    previews order it, then by arrival) and how many followed people each room holds: one pass
+    over the rooms' participants (the covering index rooms_active_members) against the
+    followed set."""
+
+    def build(user: Any, slot: Slot) -> QuerySet:
+        room = [F("room_id")]
+        return (
+            Participant.objects.filter(
+                In(F("room_id"), _room_slots(slot, count)),
+                left_at__isnull=True,
+                user_id__in=_followees(user),
+            )
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=room,
+                    order_by=[_role_rank().asc(), F("joined_at").asc(), F("user_id").asc()],
+                ),
+                total=Window(Count("*"), partition_by=room),
+            )
+            .filter(rank__lte=FOLLOWED_PREVIEWS)
+            .values_list(
+                "room_id",
+                "rank",
+                "total",
+                "user_id",
+                *(f"user__{name}" for name in _PERSON_FIELDS),
             )
         )
-        .filter(rank__lte=FOLLOWED_PREVIEWS)
-    )
 
-    stage.sort(key=lambda p: p.rank)
-    for participant in stage:
-        by_room[participant.room_id].speakers.append(participant.user)
-    followed.sort(key=lambda p: p.rank)
-    for participant in followed:
-        by_room[participant.room_id].followed_in_room.append(participant.user)
+    return build
 
 
-def _followed_in_room(followees: QuerySet) -> Subquery:
-    # The unique partial index on active (room, user) answers it: a probe per followee when
-    # they are few, one pass over the room's participants when they are thousands.
-    counted = (
-        Participant.objects.filter(room_id=OuterRef("pk"), left_at__isnull=True)
-        .filter(user_id__in=followees)
-        .order_by()
-        .values("room_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Subquery(counted, output_field=IntegerField())
+def _attach_people(user: Any, cards: list[HallwayCard]) -> None:
+    """Speaker previews and followed people for every card: two queries in all."""
+    by_room = {card.room.pk: card for card in cards}
+    values = {f"room_{i}": pk for i, pk in enumerate(by_room)}
+    count = len(by_room)
+    people: dict[int, HallwayPerson] = {}
+
+    def person(pk: int, username: str, display_name: str, avatar: str) -> HallwayPerson:
+        found = people.get(pk)
+        if found is None:
+            found = people[pk] = HallwayPerson(pk, username, display_name, avatar)
+        return found
+
+    stage = _fetch(("stage", count), _stage_builder(count), user=user, values=values)
+    stage.sort(key=lambda r: (r[0], not r[1], _ROLE_ORDER.get(r[2], 2), r[3], r[4]))
+    for room_id, _, _, _, _, pk, username, display_name, avatar in stage:
+        by_room[room_id].speakers.append(person(pk, username, display_name, avatar))
+
+    followed = _fetch(("followed", count), _followed_builder(count), user=user, values=values)
+    followed.sort(key=lambda r: (r[0], r[1]))
+    for room_id, _, total, pk, username, display_name, avatar in followed:
+        card = by_room[room_id]
+        card.followed_in_room.append(person(pk, username, display_name, avatar))
+        card.followed_in_room_count = total
 
 
 # --- Entry point -------------------------------------------------------------------------------
@@ -327,25 +696,11 @@ def hallway_for(*, user: Any, cursor: str | None = None, limit: int = DEFAULT_LI
     """
     limit = max(1, min(int(limit), MAX_LIMIT))
     position = _decode_cursor(cursor) if cursor else None
-    followees = Follow.objects.filter(follower_id=user.pk).values("followee_id")
-    queryset = _hallway_rooms(user, followees)
-    if position is not None:
-        queryset = queryset.filter(_after(position))
-    # Counted only for the rows that leave the query: PostgreSQL evaluates an output column
-    # that the ORDER BY does not need after the sort and the LIMIT.
-    queryset = queryset.annotate(followed_in_room=_followed_in_room(followees))
-    rows = [
-        HallwayCard(
-            section=SECTIONS[room.section],
-            room=room,
-            followed_on_stage_count=room.followed_on_stage,
-            followed_in_room_count=room.followed_in_room or 0,
-        )
-        for room in queryset[: limit + 1]
-    ]
-
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return HallwayPage(cards=[], next_cursor=None)
+    rows = _page_rooms(user, position, limit + 1)
     cards = rows[:limit]
     next_cursor = _encode_cursor(cards[-1]) if len(rows) > limit else None
     if cards:
-        _attach_people(cards, followees)
+        _attach_people(user, cards)
     return HallwayPage(cards=cards, next_cursor=next_cursor)
