@@ -165,3 +165,35 @@ def test_concurrent_stage_moves_respect_the_stage_cap(require_postgres, settings
     assert len(failures) == 5
     room.refresh_from_db()
     assert (room.speakers_count, room.listeners_count) == (4, 5) == true_counts(room)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_members_crossing_between_two_rooms_at_once_neither_deadlock_nor_miscount(
+    require_postgres,
+):
+    # One room at a time: each move locks both rooms. In id order, so the crossings cannot
+    # deadlock (PostgreSQL would abort one of them with a DeadlockDetected error).
+    first, second = live_room(), live_room()
+    in_first = [UserFactory() for _ in range(8)]
+    in_second = [UserFactory() for _ in range(8)]
+    for member in in_first:
+        seat(first, member)
+    for member in in_second:
+        seat(second, member)
+    work = [
+        lambda m=m: services.participant_join(room=Room.objects.get(pk=second.pk), user=m)
+        for m in in_first
+    ] + [
+        lambda m=m: services.participant_join(room=Room.objects.get(pk=first.pk), user=m)
+        for m in in_second
+    ]
+    failures = _run_together(work)
+    assert failures == []
+    for room, arrived in ((first, in_second), (second, in_first)):
+        room.refresh_from_db()
+        assert (room.speakers_count, room.listeners_count) == (1, 8) == true_counts(room)
+        assert set(
+            Participant.objects.filter(
+                room=room, left_at__isnull=True, role="listener"
+            ).values_list("user_id", flat=True)
+        ) == {m.pk for m in arrived}
