@@ -136,17 +136,28 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def _first_message(details: Any, field: str | None = None) -> str | None:
+def _first_message(details: Any, path: str = "") -> str | None:
+    """The first problem, named by where it is: ``title``, ``ids[0]``, ``kinds.went_live``."""
     if isinstance(details, dict):
         for key, value in details.items():
-            found = _first_message(value, key)
+            if key == "non_field_errors":
+                where = path
+            elif isinstance(key, int):  # a list item's errors (ListField, DictField of lists)
+                where = f"{path}[{key}]"
+            else:
+                where = f"{path}.{key}" if path else str(key)
+            found = _first_message(value, where)
             if found:
                 return found
         return None
-    if isinstance(details, list) and details:
-        return _first_message(details[0], field)
+    if isinstance(details, list):
+        for index, item in enumerate(details):
+            # Items of ``many=True`` serializers are dicts (empty for the valid ones).
+            where = f"{path}[{index}]" if isinstance(item, (dict, list)) else path
+            found = _first_message(item, where)
+            if found:
+                return found
+        return None
     if details:
-        if field and field != "non_field_errors":
-            return f"{field}: {details}"
-        return str(details)
+        return f"{path}: {details}" if path else str(details)
     return None
