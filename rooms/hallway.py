@@ -55,6 +55,7 @@ from django.contrib.auth import get_user_model
 from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DateTimeField,
@@ -74,7 +75,6 @@ from django.db.models import (
 )
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import RowNumber
-from django.db.models.lookups import In
 from django.utils import timezone
 
 from audiosocial.errors import InvalidInput
@@ -108,7 +108,7 @@ _ROOM_FIELDS = (
     "listeners_count",
     "started_at",
     "scheduled_for",
-    *(f"host__{name}" for name in ("id", *_PERSON_FIELDS)),
+    "host_id",
     "section",
     "on_stage",
 )
@@ -263,10 +263,12 @@ def _cursor_values(position: _Position | None) -> dict[str, Any]:
 # --- Statements compiled once ------------------------------------------------------------------
 #
 # A builder returns the queryset for a member, taking every other per-call value from
-# ``slot(name, field)``: a placeholder expression when the statement is compiled for the cache,
-# the value itself when the queryset runs through the ORM directly (the fallback).
+# ``slot(name, adapt)``: a placeholder when the statement is compiled for the cache, the value
+# itself when the queryset runs through the ORM directly (the fallback). ``adapt`` turns the
+# value into what the database driver takes.
 
-Slot = Callable[[str, Any], Any]
+Adapt = Callable[[Any, Any], Any]
+Slot = Callable[[str, Adapt], Any]
 Builder = Callable[[Any, Slot], QuerySet]
 
 # No member has this id: where it appears among a compiled statement's parameters, the calling
@@ -274,28 +276,85 @@ Builder = Callable[[Any, Slot], QuerySet]
 _STAND_IN_ID = -7_316_044_291
 
 
+def _as(field: Any) -> Adapt:
+    """Adapt values as ``field`` stores them."""
+
+    def adapt(value: Any, connection: Any) -> Any:
+        return field.get_db_prep_value(value, connection)
+
+    adapt.field = field  # type: ignore[attr-defined]
+    return adapt
+
+
+def _as_list_of(field: Any) -> Adapt:
+    """Adapt a list of ``field`` values as one parameter (see ``_OneOf``)."""
+
+    def adapt(values: Any, connection: Any) -> Any:
+        items = [field.get_db_prep_value(value, connection) for value in values]
+        return items if connection.vendor == "postgresql" else json.dumps(items)
+
+    adapt.field = field  # type: ignore[attr-defined]
+    return adapt
+
+
 class _Marker:
-    __slots__ = ("field", "name")
+    __slots__ = ("adapt", "name")
 
-    def __init__(self, name: str, output_field: Any) -> None:
+    def __init__(self, name: str, adapt: Adapt) -> None:
         self.name = name
-        self.field = output_field
+        self.adapt = adapt
 
 
-class _Placeholder(Expression):
-    """Compiles to one parameter, bound when the cached statement runs."""
+class _Param(Expression):
+    """One parameter: ``value`` adapted now, or, with no value, a slot filled on each call."""
 
-    def __init__(self, name: str, output_field: Any) -> None:
-        super().__init__(output_field=output_field)
-        self.name = name
+    _UNSET = object()
+
+    def __init__(self, name: str, adapt: Adapt, value: Any = _UNSET) -> None:
+        super().__init__(output_field=getattr(adapt, "field", None))
+        self.name, self.adapt, self.value = name, adapt, value
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        return "%s", [_Marker(self.name, self.output_field)]
+        if self.value is self._UNSET:
+            return "%s", [_Marker(self.name, self.adapt)]
+        return "%s", [self.adapt(self.value, connection)]
 
     def get_group_by_cols(self) -> list[Any]:
         # A constant, like ``Value``: never a grouping key (PostgreSQL would read an integer
         # in GROUP BY as a column position).
         return []
+
+
+class _OneOf(Expression):
+    """``column`` is one of the values of a list passed as a single parameter, so one
+    statement serves lists of any length: ``= ANY(%s::type[])`` on PostgreSQL, a JSON array
+    read with ``json_each`` elsewhere."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: Any, values: Any) -> None:
+        super().__init__()
+        self.column, self.values = column, values
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column, self.values]
+
+    def set_source_expressions(self, expressions: list[Any]) -> None:
+        self.column, self.values = expressions
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.column)
+        values, more = compiler.compile(self.values)
+        # Both fragments come from the compiler (a column, a placeholder): nothing a user sent.
+        sql = f"{column} IN (SELECT value FROM json_each({values}))"  # noqa: S608
+        return sql, [*params, *more]
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.column)
+        values, more = compiler.compile(self.values)
+        item = self.values.adapt.field.cast_db_type(connection)
+        return f"{column} = ANY(({values})::{item}[])", [*params, *more]
 
 
 _CONST, _MEMBER, _NOW, _SLOT = range(4)
@@ -318,7 +377,7 @@ class _Statement:
             elif kind == _NOW:
                 params.append(now)
             else:
-                params.append(payload.field.get_db_prep_value(values[payload.name], connection))
+                params.append(payload.adapt(values[payload.name], connection))
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
@@ -368,7 +427,7 @@ def _compile(connection: Any, build: Builder) -> _Statement | None:
     """
     stand_in = User(pk=_STAND_IN_ID, is_active=True)
     before = timezone.now()
-    queryset = build(stand_in, _Placeholder)
+    queryset = build(stand_in, _Param)
     compiler = queryset.query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
     after = timezone.now()
@@ -405,7 +464,7 @@ def _fetch(key: tuple[Any, ...], build: Builder, *, user: Any, values: dict[str,
         statement = _statements[full_key] = _compile(connection, build)
     if statement is not None:
         return statement.run(connection, member_id=user.pk, values=values)
-    return list(build(user, lambda name, output_field: Value(values[name], output_field)))
+    return list(build(user, lambda name, adapt: _Param(name, adapt, values[name])))
 
 
 # --- 1. The page's rooms -----------------------------------------------------------------------
@@ -429,11 +488,13 @@ def _candidates(user: Any) -> QuerySet[Room]:
     (half the rooms pass) and runs its subqueries as hashed sets. Left bare, each of the
     rule's ``NOT IN`` conditions is guessed to halve the rooms, 1 room in 32 is thought
     visible, and the planner joins room by room: at 500 followees that nested loop took
-    0.6 s where the hash joins take 3 ms (docs/benchmarks.md).
+    0.6 s where the hash joins take 3 ms (docs/benchmarks.md). The host's standing is
+    checked with anti-joins: the host's name and face come with the people (query 3).
     """
     visible = Case(When(visible_rooms_q(user), then=Value(True)), default=Value(False))
     return (
-        Room.objects.filter(visible, host__is_active=True)
+        Room.objects.filter(visible)
+        .exclude(Exists(User.objects.filter(pk=OuterRef("host_id"), is_active=False)))
         .exclude(Exists(restricted_sanctions().filter(user_id=OuterRef("host_id"))))
         .order_by()
     )
@@ -445,7 +506,7 @@ def _rooms_builder(*, cursor_section: int | None, limit: int) -> Builder:
     first_section = 0 if cursor_section is None else cursor_section
 
     def build(user: Any, slot: Slot) -> QuerySet:
-        after_id = None if cursor_section is None else slot("after_id", UUIDField())
+        after_id = None if cursor_section is None else slot("after_id", _as(UUIDField()))
         parts = []
         if first_section == 0:
             # Section 0's rows come grouped: "followed on stage" is the count of the stage
@@ -467,7 +528,8 @@ def _rooms_builder(*, cursor_section: int | None, limit: int) -> Builder:
                 .annotate(on_stage=Count("followed_stage__user_id"), section=Value(0))
             )
             if cursor_section == 0:
-                n, listeners = slot("after_0", IntegerField()), slot("after_1", IntegerField())
+                n = slot("after_0", _as(IntegerField()))
+                listeners = slot("after_1", _as(IntegerField()))
                 part = part.filter(
                     Q(on_stage__lt=n)
                     | Q(on_stage=n, listeners_count__lt=listeners)
@@ -475,7 +537,7 @@ def _rooms_builder(*, cursor_section: int | None, limit: int) -> Builder:
                 )
             parts.append((part, ("-on_stage", "-listeners_count", "pk")))
         if first_section <= 1:
-            not_before = slot("not_before", DateTimeField())
+            not_before = slot("not_before", _as(DateTimeField()))
             part = (
                 _candidates(user)
                 # A host running late keeps their card until housekeeping expires the room.
@@ -487,7 +549,7 @@ def _rooms_builder(*, cursor_section: int | None, limit: int) -> Builder:
                 .annotate(on_stage=Value(0), section=Value(1))
             )
             if cursor_section == 1:
-                when = slot("after_when", DateTimeField())
+                when = slot("after_when", _as(DateTimeField()))
                 part = part.filter(
                     Q(scheduled_for__gt=when) | Q(scheduled_for=when, pk__gt=after_id)
                 )
@@ -499,7 +561,7 @@ def _rooms_builder(*, cursor_section: int | None, limit: int) -> Builder:
             .annotate(on_stage=Value(0), section=Value(2))
         )
         if cursor_section == 2:
-            listeners = slot("after_0", IntegerField())
+            listeners = slot("after_0", _as(IntegerField()))
             part = part.filter(
                 Q(listeners_count__lt=listeners) | Q(listeners_count=listeners, pk__gt=after_id)
             )
@@ -524,32 +586,34 @@ def _rooms_builder(*, cursor_section: int | None, limit: int) -> Builder:
     return build
 
 
-def _page_rooms(user: Any, position: _Position | None, limit: int) -> list[HallwayCard]:
+def _page_rooms(user: Any, position: _Position | None, limit: int) -> list[tuple[HallwayCard, int]]:
+    """The page's cards, each with its host's id (the host is filled in with the people)."""
     section = position.section if position is not None else None
     build = _rooms_builder(cursor_section=section, limit=limit)
     not_before = timezone.now() - timedelta(hours=settings.ROOM_SCHEDULE_EXPIRY_HOURS)
     values = {"not_before": not_before, **_cursor_values(position)}
     rows = _fetch(("rooms", section, limit), build, user=user, values=values)
-    cards = []
-    for (
-        pk,
-        title,
-        topic,
-        visibility,
-        state,
-        speakers_count,
-        listeners_count,
-        started_at,
-        scheduled_for,
-        host_id,
-        username,
-        display_name,
-        avatar,
-        section_number,
-        on_stage,
-    ) in rows:
-        host = HallwayPerson(host_id, username, display_name, avatar)
-        room = HallwayRoom(
+    return [
+        (
+            HallwayCard(
+                SECTIONS[section_number],
+                HallwayRoom(
+                    pk,
+                    title,
+                    topic,
+                    visibility,
+                    state,
+                    speakers_count,
+                    listeners_count,
+                    started_at,
+                    scheduled_for,
+                    None,  # type: ignore[arg-type]
+                ),
+                on_stage,
+            ),
+            host_id,
+        )
+        for (
             pk,
             title,
             topic,
@@ -559,13 +623,16 @@ def _page_rooms(user: Any, position: _Position | None, limit: int) -> list[Hallw
             listeners_count,
             started_at,
             scheduled_for,
-            host,
-        )
-        cards.append(HallwayCard(SECTIONS[section_number], room, on_stage))
-    return cards
+            host_id,
+            section_number,
+            on_stage,
+        ) in rows
+    ]
 
 
-# --- 2 and 3. The people on the cards ----------------------------------------------------------
+# --- 2. Who is shown on the cards; 3. their names and faces ------------------------------------
+
+_STAGE_PREVIEW, _FOLLOWED_PREVIEW = 0, 1
 
 
 def _role_rank() -> Case:
@@ -578,111 +645,84 @@ def _role_rank() -> Case:
     )
 
 
-def _room_slots(slot: Slot, count: int) -> list[Any]:
-    return [slot(f"room_{i}", UUIDField()) for i in range(count)]
+def _previews_builder(user: Any, slot: Slot) -> QuerySet:
+    """Two rankings over the page's rooms, in one statement (``UNION ALL``), as
+    (room, member, rank, count, kind) rows:
 
+    * the first ``SPEAKER_PREVIEWS`` people on each stage: followed first, then host,
+      moderators, speakers, each by arrival (over the partial index rooms_active_by_role);
+    * the first ``FOLLOWED_PREVIEWS`` followed people in each room, the stage first, then by
+      arrival, with how many followed people the room holds: one pass over the rooms'
+      participants (the covering index rooms_active_members) against the followed set.
 
-def _stage_builder(count: int) -> Builder:
-    """The first ``SPEAKER_PREVIEWS`` people on each stage: followed first, then host,
-    moderators, speakers, each by arrival (ranked over the partial index rooms_active_by_role).
-
-    Ranked in a subquery and selected by primary key, so the members are joined for the few
-    rows shown only; the rank is rebuilt in Python from the columns."""
-
-    def build(user: Any, slot: Slot) -> QuerySet:
-        followed = Exists(
-            Follow.objects.filter(follower_id=user.pk, followee_id=OuterRef("user_id"))
+    No member columns: they are read for the few people shown only (query 3).
+    """
+    rooms = _OneOf(F("room_id"), slot("rooms", _as_list_of(UUIDField())))
+    room = [F("room_id")]
+    followed = Exists(Follow.objects.filter(follower_id=user.pk, followee_id=OuterRef("user_id")))
+    stage = (
+        Participant.objects.filter(rooms, left_at__isnull=True, role__in=_STAGE)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=room,
+                order_by=[followed.desc(), _role_rank().asc(), F("joined_at").asc(), "pk"],
+            ),
+            total=Value(0),
+            kind=Value(_STAGE_PREVIEW),
         )
-        ranked = (
-            Participant.objects.filter(
-                In(F("room_id"), _room_slots(slot, count)), left_at__isnull=True, role__in=_STAGE
-            )
-            .annotate(
-                rank=Window(
-                    RowNumber(),
-                    partition_by=[F("room_id")],
-                    order_by=[followed.desc(), _role_rank().asc(), F("joined_at").asc(), "pk"],
-                )
-            )
-            .filter(rank__lte=SPEAKER_PREVIEWS)
-            .values("pk")
+        .filter(rank__lte=SPEAKER_PREVIEWS)
+        .values_list("room_id", "user_id", "rank", "total", "kind")
+    )
+    in_room = (
+        Participant.objects.filter(rooms, left_at__isnull=True, user_id__in=_followees(user))
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=room,
+                order_by=[_role_rank().asc(), F("joined_at").asc(), F("user_id").asc()],
+            ),
+            total=Window(Count("*"), partition_by=room),
+            kind=Value(_FOLLOWED_PREVIEW),
         )
-        return (
-            Participant.objects.filter(pk__in=ranked)
-            .annotate(followed=followed)
-            .values_list(
-                "room_id",
-                "followed",
-                "role",
-                "joined_at",
-                "pk",
-                "user_id",
-                *(f"user__{name}" for name in _PERSON_FIELDS),
-            )
-        )
-
-    return build
+        .filter(rank__lte=FOLLOWED_PREVIEWS)
+        .values_list("room_id", "user_id", "rank", "total", "kind")
+    )
+    return stage.union(in_room, all=True)
 
 
-def _followed_builder(count: int) -> Builder:
-    """The first ``FOLLOWED_PREVIEWS`` followed people in each room (the stage first, as the
-    previews order it, then by arrival) and how many followed people each room holds: one pass
-    over the rooms' participants (the covering index rooms_active_members) against the
-    followed set."""
-
-    def build(user: Any, slot: Slot) -> QuerySet:
-        room = [F("room_id")]
-        return (
-            Participant.objects.filter(
-                In(F("room_id"), _room_slots(slot, count)),
-                left_at__isnull=True,
-                user_id__in=_followees(user),
-            )
-            .annotate(
-                rank=Window(
-                    RowNumber(),
-                    partition_by=room,
-                    order_by=[_role_rank().asc(), F("joined_at").asc(), F("user_id").asc()],
-                ),
-                total=Window(Count("*"), partition_by=room),
-            )
-            .filter(rank__lte=FOLLOWED_PREVIEWS)
-            .values_list(
-                "room_id",
-                "rank",
-                "total",
-                "user_id",
-                *(f"user__{name}" for name in _PERSON_FIELDS),
-            )
-        )
-
-    return build
+def _people_builder(user: Any, slot: Slot) -> QuerySet:
+    """Name and face of each member a page shows (hosts, previews): one primary key lookup
+    each."""
+    members = _OneOf(F("pk"), slot("members", _as_list_of(User._meta.pk)))
+    return User.objects.filter(members).values_list("pk", *_PERSON_FIELDS)
 
 
-def _attach_people(user: Any, cards: list[HallwayCard]) -> None:
-    """Speaker previews and followed people for every card: two queries in all."""
+def _attach_people(user: Any, cards: list[HallwayCard], host_ids: list[int]) -> None:
+    """Hosts, speaker previews and followed people for every card: two queries in all."""
     by_room = {card.room.pk: card for card in cards}
-    values = {f"room_{i}": pk for i, pk in enumerate(by_room)}
-    count = len(by_room)
-    people: dict[int, HallwayPerson] = {}
-
-    def person(pk: int, username: str, display_name: str, avatar: str) -> HallwayPerson:
-        found = people.get(pk)
-        if found is None:
-            found = people[pk] = HallwayPerson(pk, username, display_name, avatar)
-        return found
-
-    stage = _fetch(("stage", count), _stage_builder(count), user=user, values=values)
-    stage.sort(key=lambda r: (r[0], not r[1], _ROLE_ORDER.get(r[2], 2), r[3], r[4]))
-    for room_id, _, _, _, _, pk, username, display_name, avatar in stage:
-        by_room[room_id].speakers.append(person(pk, username, display_name, avatar))
-
-    followed = _fetch(("followed", count), _followed_builder(count), user=user, values=values)
-    followed.sort(key=lambda r: (r[0], r[1]))
-    for room_id, _, total, pk, username, display_name, avatar in followed:
+    previews = _fetch(("previews",), _previews_builder, user=user, values={"rooms": list(by_room)})
+    previews.sort(key=lambda row: row[2])
+    wanted = set(host_ids)
+    wanted.update(row[1] for row in previews)
+    people = {
+        pk: HallwayPerson(pk, username, display_name, avatar)
+        for pk, username, display_name, avatar in _fetch(
+            ("people",), _people_builder, user=user, values={"members": sorted(wanted)}
+        )
+    }
+    for card, host_id in zip(cards, host_ids, strict=True):
+        card.room.host = people.get(host_id) or HallwayPerson(host_id, "", "", "")
+    for room_id, member_id, _, total, kind in previews:
+        person = people.get(member_id)
+        if person is None:  # gone since the previous query
+            continue
         card = by_room[room_id]
-        card.followed_in_room.append(person(pk, username, display_name, avatar))
-        card.followed_in_room_count = total
+        if kind == _STAGE_PREVIEW:
+            card.speakers.append(person)
+        else:
+            card.followed_in_room.append(person)
+            card.followed_in_room_count = total
 
 
 # --- Entry point -------------------------------------------------------------------------------
@@ -699,8 +739,8 @@ def hallway_for(*, user: Any, cursor: str | None = None, limit: int = DEFAULT_LI
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return HallwayPage(cards=[], next_cursor=None)
     rows = _page_rooms(user, position, limit + 1)
-    cards = rows[:limit]
+    cards = [card for card, _ in rows[:limit]]
     next_cursor = _encode_cursor(cards[-1]) if len(rows) > limit else None
     if cards:
-        _attach_people(user, cards)
+        _attach_people(user, cards, [host_id for _, host_id in rows[:limit]])
     return HallwayPage(cards=cards, next_cursor=next_cursor)

@@ -1,10 +1,15 @@
 """``GET /api/hallway/``: the signed-in member's hallway (see ``rooms.hallway``).
 
 Routed from ``follows/api_urls.py``; the cards' people use the follows app's user card shape.
+
+The response is built as plain dicts by ``page_payload``: the serializers below describe it to
+the OpenAPI schema (and tests hold the two to the same shape), but running a DRF serializer
+over a page of cards cost more than the whole hallway query (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +22,57 @@ from rest_framework.views import APIView
 from follows.api import UserCardSerializer
 from rooms import hallway
 from rooms.models import Room
+
+# Times written exactly as the documented ``DateTimeField`` writes them.
+_TIME = serializers.DateTimeField()
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else _TIME.to_representation(value)
+
+
+def _person(person: hallway.HallwayPerson) -> dict[str, Any]:
+    return {
+        "id": person.id,
+        "username": person.username,
+        "display_name": person.display_name or person.username,
+        "avatar_url": person.avatar_url,
+    }
+
+
+def page_payload(page: hallway.HallwayPage, *, next_url: str | None) -> dict[str, Any]:
+    """The response body for ``page``: the shape ``HallwayOutputSerializer`` documents."""
+    people: dict[int, dict[str, Any]] = {}
+
+    def person(p: hallway.HallwayPerson) -> dict[str, Any]:
+        found = people.get(p.id)
+        if found is None:
+            found = people[p.id] = _person(p)
+        return found
+
+    results = []
+    for card in page.cards:
+        room = card.room
+        results.append(
+            {
+                "section": card.section,
+                "id": str(room.id),
+                "title": room.title,
+                "topic": room.topic,
+                "visibility": room.visibility,
+                "state": room.state,
+                "host": person(room.host),
+                "speakers_count": room.speakers_count,
+                "listeners_count": room.listeners_count,
+                "speakers": [person(p) for p in card.speakers],
+                "followed_on_stage_count": card.followed_on_stage_count,
+                "followed_in_room": [person(p) for p in card.followed_in_room],
+                "followed_in_room_count": card.followed_in_room_count,
+                "started_at": _when(room.started_at),
+                "scheduled_for": _when(room.scheduled_for),
+            }
+        )
+    return {"next": next_url, "next_cursor": page.next_cursor, "results": results}
 
 
 class HallwayCardSerializer(serializers.Serializer):
@@ -95,7 +151,4 @@ class HallwayApi(APIView):
         if page.next_cursor:
             query = urlencode({"cursor": page.next_cursor, "limit": limit})
             next_url = request.build_absolute_uri(f"{request.path}?{query}")
-        data = HallwayOutputSerializer(
-            {"next": next_url, "next_cursor": page.next_cursor, "results": page.cards}
-        ).data
-        return Response(data)
+        return Response(page_payload(page, next_url=next_url))
