@@ -154,6 +154,21 @@ class Participant(models.Model):
                 condition=Q(left_at__isnull=True, speaker_invited_at__isnull=False),
                 name="rooms_pending_speaker_invites",
             ),
+            # The hallway's "people you follow in this room" (rooms.hallway), answered from the
+            # index alone (PostgreSQL; SQLite ignores ``include``): a pass over a page's rooms
+            # when the member follows many, a probe per followee when they follow few.
+            models.Index(
+                fields=["room", "user"],
+                include=["role", "joined_at"],
+                condition=Q(left_at__isnull=True),
+                name="rooms_active_members",
+            ),
+            models.Index(
+                fields=["user", "room"],
+                include=["role", "joined_at"],
+                condition=Q(left_at__isnull=True),
+                name="rooms_active_by_member",
+            ),
         ]
 
     def __str__(self) -> str:
