@@ -316,6 +316,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
 # --- Security (production) ------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Database sessions that refuse keys Django never issues (a NUL in a cookie or token was a 500).
+SESSION_ENGINE = "audiosocial.sessions"
 CSRF_COOKIE_HTTPONLY = False  # the room page's JavaScript reads it for API calls
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
