@@ -103,6 +103,15 @@ class JsonConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "ack", "id": request_id, **extra})
 
 
+class NoSuchSocket(AsyncWebsocketConsumer):
+    """Any WebSocket path no route matches: accepted, then closed with 4404 (as for a room that
+    does not exist), so that the client learns why (docs/protocol.md)."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=4404)
+
+
 def _has_lone_surrogate(text: str, content: dict[str, Any]) -> bool:
     """JSON may spell half of a UTF-16 pair (``"\\ud800"``): not text, and nothing downstream (the
     database, the UTF-8 frame an error echoes it in) can encode it. Only escapes can make one,
