@@ -10,6 +10,11 @@ following 10, 500 and 5,000 people.
     .venv/bin/python benchmarks/hallway.py              # seed if empty, then measure
     .venv/bin/python benchmarks/hallway.py --reseed     # drop the data and seed again
     .venv/bin/python benchmarks/hallway.py --explain    # EXPLAIN ANALYZE the hallway's queries
+    .venv/bin/python benchmarks/hallway.py --explain --tier 10   # ... for a member following 10
+
+Before measuring, ``VACUUM (ANALYZE)`` brings the planner's statistics and the visibility map
+(index-only scans) to where autovacuum keeps a live database. The load average is printed with
+the figures: on a shared machine it moves them more than anything else.
 
 ``BENCH_DATABASE_URL`` overrides the database (default
 ``postgres://postgres@127.0.0.1:5432/as_bench_hallway``); it is created when missing.
@@ -283,13 +288,31 @@ def seed() -> dict:
             ((pk, "ban", "benchmark", now - timedelta(days=1)) for pk in banned),
         )
 
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    vacuum_analyze()
     return {
         "seconds": time.perf_counter() - started,
         "participants": len(participants),
         "follows": len(pairs),
     }
+
+
+def vacuum_analyze() -> None:
+    """Statistics and visibility map as a live database has them (autovacuum), for the tables
+    the hallway reads: a no-op pass when nothing changed since the last run."""
+    from django.db import connection
+
+    tables = [
+        "accounts_user",
+        "follows_follow",
+        "rooms_room",
+        "rooms_participant",
+        "rooms_roominvite",
+        "moderation_block",
+        "moderation_sanction",
+    ]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
 # --- Measuring -------------------------------------------------------------------------------
@@ -369,13 +392,14 @@ def measure(iterations: int) -> list[dict]:
     return results
 
 
-def explain() -> None:
+def explain(tier: int) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from rooms.hallway import hallway_for
 
-    member = bench_members()[TIERS[-1]][0]
+    member = bench_members()[tier][0]
+    hallway_for(user=member)  # compiled statements, warm caches
     with CaptureQueriesContext(connection) as ctx:
         hallway_for(user=member)
     with connection.cursor() as cursor:
@@ -390,6 +414,7 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true", help="drop the data and seed again")
     parser.add_argument("--iterations", type=int, default=60, help="per member (5 per tier)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE and stop")
+    parser.add_argument("--tier", type=int, default=TIERS[-1], choices=TIERS, help="--explain's")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -415,10 +440,14 @@ def main() -> None:
             f"{LIVE_ROOMS} live rooms with {info['participants']} participants, "
             f"{SCHEDULED_ROOMS} scheduled rooms"
         )
+    else:
+        vacuum_analyze()
     if args.explain:
-        explain()
+        explain(args.tier)
         return
+    load_before = os.getloadavg()
     results = measure(args.iterations)
+    load_after = os.getloadavg()
     print("| followees | queries | selector p50 | selector p95 | API p50 | API p95 | cards |")
     print("|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
@@ -429,6 +458,8 @@ def main() -> None:
             f"| {cards} |"
         )
     print(f"({results[0]['samples']} samples per tier: {results[0]['members']} members)")
+    before, after = (" ".join(f"{x:.2f}" for x in load) for load in (load_before, load_after))
+    print(f"load average (1/5/15 min) before: {before}, after: {after}")
 
 
 if __name__ == "__main__":

@@ -484,20 +484,17 @@ def _followed_stage(user: Any) -> QuerySet:
 def _candidates(user: Any) -> QuerySet[Room]:
     """Rooms ``user`` may see whose host is an active member in good standing.
 
-    The visibility rule goes in as one ``CASE``: PostgreSQL then weighs it as a single test
-    (half the rooms pass) and runs its subqueries as hashed sets. Left bare, each of the
-    rule's ``NOT IN`` conditions is guessed to halve the rooms, 1 room in 32 is thought
-    visible, and the planner joins room by room: at 500 followees that nested loop took
-    0.6 s where the hash joins take 3 ms (docs/benchmarks.md). The host's standing is
-    checked with anti-joins: the host's name and face come with the people (query 3).
+    All of it goes in as one ``CASE``: PostgreSQL then weighs it as a single test (half the
+    rooms pass) and runs its subqueries as hashed sets or one probe per room. Left bare, each of
+    the visibility rule's ``NOT IN`` conditions is guessed to halve the rooms, 1 room in 32 is
+    thought visible, and the planner joins room by room: at 500 followees that nested loop took
+    0.6 s where the hash joins take 3 ms (docs/benchmarks.md). Inside the ``CASE`` the host
+    checks also cost the planner no join orders to weigh.
     """
-    visible = Case(When(visible_rooms_q(user), then=Value(True)), default=Value(False))
-    return (
-        Room.objects.filter(visible)
-        .exclude(Exists(User.objects.filter(pk=OuterRef("host_id"), is_active=False)))
-        .exclude(Exists(restricted_sanctions().filter(user_id=OuterRef("host_id"))))
-        .order_by()
-    )
+    host_inactive = Exists(User.objects.filter(pk=OuterRef("host_id"), is_active=False))
+    host_restricted = Exists(restricted_sanctions().filter(user_id=OuterRef("host_id")))
+    shown = visible_rooms_q(user) & ~Q(host_inactive) & ~Q(host_restricted)
+    return Room.objects.filter(Case(When(shown, then=Value(True)), default=Value(False)))
 
 
 def _rooms_builder(*, cursor_section: int | None, limit: int) -> Builder:
