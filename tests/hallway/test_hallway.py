@@ -173,3 +173,13 @@ def test_scheduled_rooms_long_past_their_time_drop_out(member, users, settings):
     soon = scheduled_room(users["late"], in_hours=-1)
 
     assert [card.room.pk for card in hallway_for(user=member).cards] == [soon.pk]
+
+
+def test_rooms_of_a_deactivated_host_drop_out(member, users):
+    follow(member, users["gone"])
+    live_room(users["gone"], audience=5)
+    scheduled_room(users["gone"], in_hours=2)
+    live_room(users["here"], audience=1)
+    type(users["gone"]).objects.filter(pk=users["gone"].pk).update(is_active=False)
+
+    assert [card.room.host.username for card in hallway_for(user=member).cards] == ["here"]
