@@ -6,30 +6,34 @@
 3. ``live``: the other live public rooms, by listener count.
 
 Only rooms the member may see appear (``rooms.selectors.visible_rooms_q``, the one visibility
-rule shared with the API and the WebSocket), and never rooms whose host is suspended or banned.
+rule shared with the API and the WebSocket), and never rooms whose host is deactivated,
+suspended or banned.
 
 Three queries for any page, whatever the number of rooms or of people followed:
 
-1. the page's rooms: one statement, a ``UNION ALL`` of one part per section, each part sorted
-   and limited on its own where the database allows it (PostgreSQL), so each section is read
-   from its own index and only one page of each is ever sorted: followed stage people from the
-   partial index rooms_active_on_stage (counted per room: "followed people on stage"), upcoming
-   rooms from rooms_scheduled_by_host, the other live rooms from rooms_live_public_by_size;
-2. the first people on each stage of the page (followed first), ranked in SQL;
-3. the first followed people in each room of the page with how many there are, ranked and
-   counted in SQL from the covering index rooms_active_members.
+1. the page's rooms: a ``UNION ALL`` of one part per section, each sorted and cut to a page on
+   its own where the database allows it (PostgreSQL), so each section starts from its own small
+   set: followed people's stage seats from the partial index rooms_active_on_stage (counted per
+   room: "followed people on stage"), followed hosts' scheduled rooms, the other live public
+   rooms in the order of rooms_live_public_by_size;
+2. who the cards show: the first people on each stage (followed first) and the first followed
+   people in each room with how many there are, both ranked in SQL (window functions) over the
+   page's rooms, the followed ones from the covering indexes rooms_active_members /
+   rooms_active_by_member without reading a participant row;
+3. the names and faces of just those members and of the hosts, by primary key.
 
 The followed set is never loaded into Python: it is a subquery served by the unique
 (follower, followee) index. Counts come from the denormalised ``Room.speakers_count`` /
 ``listeners_count``.
 
 **Compiled once per process.** Building and compiling these querysets (the visibility rule
-alone is eight subqueries; windows; a union) costs more Python time than PostgreSQL needs to run
-them (docs/benchmarks.md: about 8 ms of ORM work per page against 1-2 ms of database time for a
-member following ten people). So each statement is built with the ORM once per process and
-database, for a stand-in member, and kept as SQL whose member-dependent values are bound on each
-call: the member's id, the current time (sanctions in force), the cursor's keys, the page's room
-ids. Every value travels as a query parameter; nothing is formatted into the SQL. If a statement
+alone is nine subqueries; windows; a union) costs far more Python time than the database needs
+to run them: about 25 ms of CPU per page against 1.3 ms for the whole call once compiled
+(docs/benchmarks.md). So each statement is built with the ORM once per process and database,
+for a stand-in member, and kept as SQL whose per-call values are bound on each call: the
+member's id, the current time (sanctions in force), the cursor's keys, the page's room and
+member ids (each list one array parameter). Those values always travel as query parameters;
+only this module's own constants are written into the SQL, quoted by the driver. If a statement
 ever cannot be templated this way (a parameter it cannot account for, such as a time derived
 from "now"), the hallway builds and runs the queryset through the ORM on every call instead:
 slower, never wrong. Cards hold light ``HallwayRoom`` / ``HallwayPerson`` records read straight
