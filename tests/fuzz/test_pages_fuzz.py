@@ -3,8 +3,8 @@
 The patterns are read from Django's resolver (so a page added tomorrow is swept too). Each path
 parameter is replaced by seeded real values and by junk: zero, negative and overlong numbers,
 overlong and non-Latin text, an encoded NUL, broken UTF-8, dots, markup. Each URL is fetched
-with junk query parameters and POSTed junk form data (Django's test client: the CSRF check is
-satisfied as for any same-site form), as a signed-in member; the admin's URLs as a staff member.
+with junk query parameters and POSTed junk form data (with the CSRF check on and satisfied, as
+for any same-site form), as a signed-in member; the admin's URLs as a staff member.
 Everything found is listed at once.
 """
 
@@ -67,8 +67,9 @@ FORM_NAMES = [
     "days",
     "ids",
     "all",
-    "csrfmiddlewaretoken",
 ]
+# The CSRF check is on (as in production): the cookie and the form carry the same secret.
+CSRF_SECRET = "fuzzcsrf" * 4
 
 _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 _REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
@@ -97,6 +98,7 @@ def _has_params(route: str) -> bool:
 
 def _junk_form(value: str) -> dict:
     form: dict = {name: value for name in FORM_NAMES}
+    form["csrfmiddlewaretoken"] = CSRF_SECRET
     form["avatar"] = SimpleUploadedFile("a.png", b"not an image", content_type="image/png")
     return form
 
@@ -146,7 +148,12 @@ def _sweep(client: Client, routes: list[str], valid: dict[str, list[str]], relog
             relogin()
             for method, call in (
                 ("GET", lambda p=path, q=query: client.get(p, q)),
-                ("POST", lambda p=path, v=value: client.post(p, _junk_form(v))),
+                (
+                    "POST",
+                    lambda p=path, v=value: client.post(
+                        p, _junk_form(v), HTTP_X_CSRFTOKEN=CSRF_SECRET
+                    ),
+                ),
             ):
                 try:
                     status = call().status_code
@@ -157,8 +164,14 @@ def _sweep(client: Client, routes: list[str], valid: dict[str, list[str]], relog
     return problems
 
 
+def _client() -> Client:
+    client = Client(raise_request_exception=True, enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = CSRF_SECRET
+    return client
+
+
 def test_every_page_answers_junk_without_a_server_error(world):
-    client = Client(raise_request_exception=True)
+    client = _client()
     routes = [r for r in _patterns() if not r.startswith(("admin/", "^static/", "^media/"))]
     routes = [r for r in routes if "logout" not in r]
     assert len(routes) > 50
@@ -166,12 +179,15 @@ def test_every_page_answers_junk_without_a_server_error(world):
     def relogin():
         client.force_login(world["member"])
 
+    relogin()
+    # The junk forms do pass the CSRF check (so the views behind it are reached).
+    assert client.post("/notifications/read-all/", _junk_form("x")).status_code == 302
     problems = _sweep(client, routes, world["valid"], relogin)
     assert not problems, f"{len(problems)} server errors:\n" + "\n".join(problems)
 
 
 def test_every_admin_page_answers_junk_without_a_server_error(world):
-    client = Client(raise_request_exception=True)
+    client = _client()
     routes = [r for r in _patterns() if r.startswith("admin/") and "logout" not in r]
 
     def relogin():
