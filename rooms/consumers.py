@@ -230,6 +230,8 @@ class RoomConsumer(JsonConsumer):
             await self.base_send(message)
 
     async def close_after(self, seq: int, *, code: int) -> None:
+        # Removed, moved or ended: the participation is already over; no grace leave to run.
+        self._left = True
         if self.backlog is not None:
             self.backlog.append((seq, code))
         elif self._busy:
@@ -351,7 +353,9 @@ class RoomConsumer(JsonConsumer):
             raise InvalidInput("'emoji' is required.", code="invalid")
         if self.role is None:
             raise Forbidden("You are not in this room.", code="not_a_participant")
-        await realtime.reaction_add(room_id=self.room_id, user_id=self.user_id, emoji=emoji)
+        await realtime.reaction_add(
+            room_id=self.room_id, user_id=self.user_id, emoji=emoji, hub=self._hub
+        )
         await self.send_ack(request_id)
 
     async def _leave(self, content: dict[str, Any], request_id: Any) -> None:
@@ -510,6 +514,12 @@ async def _leave_after_grace(room_id: str, user_id: int) -> None:
 def leave_if_disconnected(room_id: str, user_id: int) -> bool:
     """The grace period is over: leave unless the member has a live socket in the room."""
     if realtime.presence_count(room_id, user_id) > 0:
+        return False
+    # Without the room lock first: after a room ends, thousands of sockets close at once and
+    # nearly all of them have nothing left to leave.
+    if not Participant.objects.filter(
+        room_id=room_id, user_id=user_id, left_at__isnull=True
+    ).exists():
         return False
     room = Room.objects.filter(pk=room_id).first()
     user = get_user_model().objects.filter(pk=user_id).first()

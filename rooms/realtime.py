@@ -422,21 +422,6 @@ class RedisBackend:
     def audience_flush(self, room_id: str) -> None:
         self.publish(room_id, None, drain=True)
 
-    def reaction_allow(self, room_id: str, user_id: int, limit: int) -> bool:
-        key = self.key("reaction-rate", room_id, user_id, int(time.time()))
-        pipe = self.client.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, 2)
-        return int(pipe.execute()[0]) <= limit
-
-    def reaction_push(self, room_id: str, emoji: str) -> bool:
-        window_ms = max(1, round(reaction_window() * 1000))
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hincrby(self.key("reactions", room_id), emoji, 1)
-        pipe.expire(self.key("reactions", room_id), 3600)
-        pipe.set(self.key("reactions-lease", room_id), "1", nx=True, px=window_ms * 8)
-        return bool(pipe.execute()[-1])
-
     def reaction_flush(self, room_id: str) -> None:
         keys = [
             self.key("seq", room_id),
@@ -560,8 +545,14 @@ def publish_room_event(room_id: Any, event: dict[str, Any]) -> None:
     store.publish(room_id, dumps(event), drain=change_name != "talking")
 
 
-async def reaction_add(*, room_id: str, user_id: int, emoji: str) -> None:
-    """Count one reaction (rate-limited per member) into the room's current window."""
+async def reaction_add(
+    *, room_id: str, user_id: int, emoji: str, hub: RoomHub | None = None
+) -> None:
+    """Count one reaction (rate-limited per member) into the room's current window.
+
+    With Redis this is one script call on the hub's asyncio connection, in the event loop: at
+    100 reactions a second a thread hop each queued the room's commands behind them.
+    """
     from audiosocial.errors import InvalidInput, RateLimited
 
     if emoji not in settings.ROOM_REACTIONS:
@@ -576,7 +567,8 @@ async def reaction_add(*, room_id: str, user_id: int, emoji: str) -> None:
         allowed = store.reaction_allow(room_id, user_id, limit)
         first = allowed and store.reaction_push(room_id, emoji)
     else:
-        allowed, first = await asyncio.to_thread(_redis_reaction, store, room_id, user_id, emoji)
+        outcome = await (hub or get_hub()).count_reaction(store, room_id, user_id, emoji, limit)
+        allowed, first = outcome > 0, outcome == 2
     if not allowed:
         raise RateLimited(
             f"At most {limit} reactions per second.",
@@ -589,10 +581,17 @@ async def reaction_add(*, room_id: str, user_id: int, emoji: str) -> None:
         )
 
 
-def _redis_reaction(store: RedisBackend, room_id: str, user_id: int, emoji: str):
-    if not store.reaction_allow(room_id, user_id, reaction_rate_per_second()):
-        return False, False
-    return True, store.reaction_push(room_id, emoji)
+# KEYS: rate counter, pending counts, lease.  ARGV: limit, emoji, lease ms.
+# Returns 0 (over the limit), 1 (counted) or 2 (counted, and this caller opens the window).
+_LUA_REACTION_ADD = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], 2) end
+if n > tonumber(ARGV[1]) then return 0 end
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+redis.call('EXPIRE', KEYS[2], 3600)
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then return 2 end
+return 1
+"""
 
 
 def current_seq(room_id: Any) -> int:
@@ -820,6 +819,7 @@ class RoomHub:
         self._pubsub: Any = None
         self._confirm: dict[str, asyncio.Event] = {}
         self._lock = asyncio.Lock()
+        self._reaction_script: Any = None
 
     # -- membership
     async def attach(self, consumer: RoomConsumer) -> None:
@@ -858,6 +858,24 @@ class RoomHub:
         await self._unsubscribe(consumer.room_id)
         if not self.rooms:
             await self.close()
+
+    # -- reactions
+    async def count_reaction(
+        self, store: RedisBackend, room_id: str, user_id: int, emoji: str, limit: int
+    ) -> int:
+        if self._reaction_script is None or self._client is None:
+            import redis.asyncio as aioredis
+
+            if self._client is None:
+                self._client = aioredis.Redis.from_url(self.redis_url or store.url)
+            self._reaction_script = self._client.register_script(_LUA_REACTION_ADD)
+        window_ms = max(1, round(reaction_window() * 1000))
+        keys = [
+            store.key("reaction-rate", room_id, user_id, int(time.time())),
+            store.key("reactions", room_id),
+            store.key("reactions-lease", room_id),
+        ]
+        return int(await self._reaction_script(keys=keys, args=[limit, emoji, window_ms * 8]))
 
     # -- shared snapshots
     def cached_snapshot(self, room_id: str) -> tuple[int, str, list] | None:
@@ -916,7 +934,8 @@ class RoomHub:
             if self._pubsub is None:
                 import redis.asyncio as aioredis
 
-                self._client = aioredis.Redis.from_url(self.redis_url)
+                if self._client is None:
+                    self._client = aioredis.Redis.from_url(self.redis_url)
                 self._pubsub = self._client.pubsub()
             channel = _redis_backend_for(self.redis_url).channel(room_id)
             confirmed = self._confirm[channel] = asyncio.Event()
@@ -1083,11 +1102,12 @@ class RoomHub:
             _local_hubs.discard(self)
         self._queue = None
         pubsub, client = self._pubsub, self._client
-        self._pubsub = self._client = None
+        self._pubsub = self._client = self._reaction_script = None
         self._confirm.clear()
-        if pubsub is not None:
+        if pubsub is not None or client is not None:
             try:
-                await pubsub.aclose()
+                if pubsub is not None:
+                    await pubsub.aclose()
                 await client.aclose()
             except Exception:
                 logger.debug("closing the hub's Redis connection failed", exc_info=True)
