@@ -36,8 +36,11 @@ member ids (each list one array parameter). Those values always travel as query 
 only this module's own constants are written into the SQL, quoted by the driver. If a statement
 ever cannot be templated this way (a parameter it cannot account for, such as a time derived
 from "now"), the hallway builds and runs the queryset through the ORM on every call instead:
-slower, never wrong. Cards hold light ``HallwayRoom`` / ``HallwayPerson`` records read straight
-from the rows, not model instances.
+slower, never wrong. The stand-in shares what every member it serves has in common (signed
+in, active); ``visible_rooms_q`` depends on the member only through their id, as its pure
+subqueries do today. A rule that branches on another attribute of the member (staff, say) must
+become a slot here, or a key of ``_statements``. Cards hold light ``HallwayRoom`` /
+``HallwayPerson`` records read straight from the rows, not model instances.
 
 Pagination is keyset: the cursor holds the section and the sort key of the last card. Listener
 counts move while a member scrolls, so a room can move between pages; clients dedupe by id.
