@@ -379,12 +379,14 @@ async def test_a_deeply_nested_frame_past_the_flood_burst_is_answered(monkeypatc
     monkeypatch.setattr(consumers, "FLOOD_BURST", 30.0)
     _, listener, room = await _cast()
     probe, _ = await _connect(f"/ws/rooms/{room.pk}/", listener, "listener")
-    for _ in range(31):
-        await probe.communicator.send_to(text_data='{"type":"ping"}')
-    await probe.communicator.send_to(text_data="[" * 3000)
-    # Past the burst every frame is refused as rate_limited; the nested one too, not a crash.
-    refusals = 0
-    while refusals < 2:
-        message = await probe.receive()
-        refusals += message.get("code") == "rate_limited"
-    await _close(probe)
+    try:
+        for _ in range(31):
+            await probe.communicator.send_to(text_data='{"type":"ping"}')
+        await probe.communicator.send_to(text_data="[" * 3000)
+        # Past the burst every frame is refused as rate_limited; the nested one too, not a crash.
+        refusals = 0
+        while refusals < 2:
+            message = await probe.receive()
+            refusals += message.get("code") == "rate_limited"
+    finally:
+        await _close(probe)
