@@ -11,11 +11,9 @@ suspended or banned.
 
 Three queries for any page, whatever the number of rooms or of people followed:
 
-1. the page's rooms: a ``UNION ALL`` of one part per section, each sorted and cut to a page on
-   its own where the database allows it (PostgreSQL), so each section starts from its own small
-   set: followed people's stage seats from the partial index rooms_active_on_stage (counted per
-   room: "followed people on stage"), followed hosts' scheduled rooms, the other live public
-   rooms in the order of rooms_live_public_by_size;
+1. the page's rooms, all three sections in order: the candidates (live rooms, followed hosts'
+   scheduled rooms) left-joined to the followed people's stage seats from the partial index
+   rooms_active_on_stage and grouped ("followed people on stage", hence the section);
 2. who the cards show: the first people on each stage (followed first) and the first followed
    people in each room with how many there are, both ranked in SQL (window functions) over the
    page's rooms, the followed ones from the covering indexes rooms_active_members /
@@ -509,13 +507,6 @@ def _followees(user: Any) -> QuerySet:
     return Follow.objects.filter(follower_id=user.pk).values("followee_id")
 
 
-def _followed_stage(user: Any) -> QuerySet:
-    """Participations of followed people on a stage (the partial index rooms_active_on_stage)."""
-    return Participant.objects.filter(
-        left_at__isnull=True, role__in=_STAGE, user_id__in=_followees(user)
-    )
-
-
 def _candidates(user: Any) -> QuerySet[Room]:
     """Rooms ``user`` may see whose host is an active member in good standing.
 
@@ -534,88 +525,85 @@ def _candidates(user: Any) -> QuerySet[Room]:
     return Room.objects.filter(Case(When(shown, then=Value(True)), default=Value(False)))
 
 
+def _after(position_section: int, slot: Slot) -> Q:
+    """Rooms strictly after the cursor in the hallway's order (section, then its own key)."""
+    after_id = slot("after_id", _as(UUIDField()))
+    if position_section == 0:
+        on_stage = slot("after_0", _as(IntegerField()))
+        listeners = slot("after_1", _as(IntegerField()))
+        return (
+            Q(section__gt=0)
+            | Q(section=0, on_stage__lt=on_stage)
+            | Q(section=0, on_stage=on_stage, listeners_count__lt=listeners)
+            | Q(section=0, on_stage=on_stage, listeners_count=listeners, pk__gt=after_id)
+        )
+    if position_section == 1:
+        when = slot("after_when", _as(DateTimeField()))
+        return (
+            Q(section__gt=1)
+            | Q(section=1, scheduled_for__gt=when)
+            | Q(section=1, scheduled_for=when, pk__gt=after_id)
+        )
+    listeners = slot("after_0", _as(IntegerField()))
+    return Q(section=2, listeners_count__lt=listeners) | Q(
+        section=2, listeners_count=listeners, pk__gt=after_id
+    )
+
+
 def _rooms_builder(*, cursor_section: int | None, limit: int) -> Builder:
-    """The page's rooms, at most ``limit`` rows; after a cursor in ``cursor_section``, the
-    sections before it are left out and its own continues after the cursor's keys."""
-    first_section = 0 if cursor_section is None else cursor_section
+    """Every room of the hallway in its order, each with its section, at most ``limit`` rows
+    (after the cursor's position when ``cursor_section`` is given): one statement.
+
+    Candidates are the live rooms and the followed hosts' upcoming rooms the member may see.
+    Each is left-joined to its followed stage seats (the partial index rooms_active_on_stage
+    against the followed set: a few thousand narrow index entries at most) and grouped, which
+    gives "followed people on stage" and so the section. Ordering by section, then each
+    section's key, puts the three sections one after the other.
+
+    One statement rather than a ``UNION ALL`` of a part per section: on this seed the parts'
+    three copies of the visibility rule cost PostgreSQL more to plan (about 2 ms against 0.8)
+    than reading the 1,000 live rooms once costs to run (docs/benchmarks.md).
+    """
 
     def build(user: Any, slot: Slot) -> QuerySet:
-        after_id = None if cursor_section is None else slot("after_id", _as(UUIDField()))
-        parts = []
-        if first_section == 0:
-            # Section 0's rows come grouped: "followed on stage" is the count of the stage
-            # participations joined on the followed set.
-            on_stage = FilteredRelation(
-                "participants",
-                condition=Q(
-                    participants__left_at__isnull=True,
-                    participants__role__in=_STAGE,
-                    participants__user_id__in=Subquery(_followees(user)),
-                ),
-            )
-            part = (
-                _candidates(user)
-                .filter(state=Room.State.LIVE)
-                .annotate(followed_stage=on_stage)
-                # Columns of the partial index: the join needs no participant row.
-                .filter(followed_stage__user_id__isnull=False)
-                .annotate(on_stage=Count("followed_stage__user_id"), section=Value(0))
-            )
-            if cursor_section == 0:
-                n = slot("after_0", _as(IntegerField()))
-                listeners = slot("after_1", _as(IntegerField()))
-                part = part.filter(
-                    Q(on_stage__lt=n)
-                    | Q(on_stage=n, listeners_count__lt=listeners)
-                    | Q(on_stage=n, listeners_count=listeners, pk__gt=after_id)
-                )
-            parts.append((part, ("-on_stage", "-listeners_count", "pk")))
-        if first_section <= 1:
-            not_before = slot("not_before", _as(DateTimeField()))
-            part = (
-                _candidates(user)
-                # A host running late keeps their card until housekeeping expires the room.
-                .filter(
-                    state=Room.State.SCHEDULED,
-                    host_id__in=_followees(user),
-                    scheduled_for__gte=not_before,
-                )
-                .annotate(on_stage=Value(0), section=Value(1))
-            )
-            if cursor_section == 1:
-                when = slot("after_when", _as(DateTimeField()))
-                part = part.filter(
-                    Q(scheduled_for__gt=when) | Q(scheduled_for=when, pk__gt=after_id)
-                )
-            parts.append((part, ("scheduled_for", "pk")))
-        part = (
-            _candidates(user)
-            .filter(state=Room.State.LIVE, visibility=Room.Visibility.PUBLIC)
-            .exclude(pk__in=_followed_stage(user).values("room_id"))
-            .annotate(on_stage=Value(0), section=Value(2))
+        followees = _followees(user)
+        followed_stage = FilteredRelation(
+            "participants",
+            condition=Q(
+                participants__left_at__isnull=True,
+                participants__role__in=_STAGE,
+                participants__user_id__in=Subquery(followees),
+            ),
         )
-        if cursor_section == 2:
-            listeners = slot("after_0", _as(IntegerField()))
-            part = part.filter(
-                Q(listeners_count__lt=listeners) | Q(listeners_count=listeners, pk__gt=after_id)
+        # A host running late keeps their card until housekeeping expires the room.
+        upcoming = Q(
+            state=Room.State.SCHEDULED,
+            host_id__in=followees,
+            scheduled_for__gte=slot("not_before", _as(DateTimeField())),
+        )
+        queryset = (
+            _candidates(user)
+            .filter(Q(state=Room.State.LIVE) | upcoming)
+            .annotate(followed_stage=followed_stage)
+            # Columns of the partial index: the join reads no participant row.
+            .annotate(on_stage=Count("followed_stage__user_id"))
+            .annotate(
+                section=Case(
+                    When(state=Room.State.SCHEDULED, then=Value(1)),
+                    When(on_stage__gt=0, then=Value(0)),
+                    default=Value(2),
+                    output_field=IntegerField(),
+                )
             )
-        parts.append((part, ("-listeners_count", "pk")))
-
-        # Each part sorted and cut to one page where the database allows it in a compound
-        # statement (PostgreSQL): then no section is ever sorted beyond a page.
-        per_part = connections[router.db_for_read(Room)].features
-        querysets = []
-        for queryset, order in parts:
-            queryset = queryset.values_list(*_ROOM_FIELDS)
-            if per_part.supports_slicing_ordering_in_compound and len(parts) > 1:
-                queryset = queryset.order_by(*order)[:limit]
-            querysets.append(queryset)
-        first, *rest = querysets
-        combined = first.union(*rest, all=True) if rest else first
+            # Other live rooms only when public (HAVING: the section is known after grouping).
+            .filter(Q(section__lt=2) | Q(visibility=Room.Visibility.PUBLIC))
+        )
+        if cursor_section is not None:
+            queryset = queryset.filter(_after(cursor_section, slot))
         # Within a section the other keys tie: no followed stage (0) outside the first, no
-        # date outside the second.
+        # date outside the second, no listeners in the second.
         order = ("section", "-on_stage", "scheduled_for", "-listeners_count", "pk")
-        return combined.order_by(*order)[:limit]
+        return queryset.values_list(*_ROOM_FIELDS).order_by(*order)[:limit]
 
     return build
 
