@@ -103,11 +103,19 @@ async def handle_ice(
             raise InvalidInput(
                 "An ICE candidate needs a 'candidate' string.", code="invalid_candidate"
             )
-        candidate = {
-            "candidate": text,
-            "sdpMid": str(candidate.get("sdpMid") or "0")[:32],
-            "sdpMLineIndex": int(candidate.get("sdpMLineIndex") or 0),
-        }
+        index = candidate.get("sdpMLineIndex")
+        mid = candidate.get("sdpMid")
+        if index is None:
+            index = 0
+        # An audio-only connection has one m-line; anything but a small integer is not a
+        # candidate a browser would send (bool is an int subclass in Python, hence the check).
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 16:
+            raise InvalidInput(
+                "'sdpMLineIndex' must be a small non-negative integer.", code="invalid_candidate"
+            )
+        if mid is not None and (not isinstance(mid, str) or len(mid) > 32):
+            raise InvalidInput("'sdpMid' must be a short string.", code="invalid_candidate")
+        candidate = {"candidate": text, "sdpMid": mid or "0", "sdpMLineIndex": index}
     hub = _hub()
     connection = hub.connections.get((str(room_id), int(user_id)))
     if connection is None or connection.connection_id != str(connection_id) or not connection.alive:

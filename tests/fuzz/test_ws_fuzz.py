@@ -46,12 +46,7 @@ USER_COMMANDS_OPTIONAL = ["hand.lower", "speaker.remove"]
 # Frames every JSON socket must refuse politely: (raw text or bytes, expected code or None).
 # Problems found here in files this sweep's author may not change, reported to their owners.
 # Strict: once fixed, the sweep fails until the entry is removed.
-KNOWN: dict[str, str] = {
-    '"sdpMLineIndex": "abc"': (
-        "rooms/audio/signalling.py handle_ice: int(sdpMLineIndex) raises ValueError on a string "
-        "that is not a number (answered server_error by audiosocial.consumers, socket kept)"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 GENERIC_FRAMES: list[tuple[Any, str | None]] = [
     ("not json", "malformed"),
