@@ -102,7 +102,6 @@ SPEAKER_PREVIEWS = 3
 FOLLOWED_PREVIEWS = 5
 
 _STAGE = sorted(Participant.STAGE_ROLES)
-_ROLE_ORDER = {Participant.Role.HOST: 0, Participant.Role.MODERATOR: 1}
 _PERSON_FIELDS = ("username", "display_name", "avatar")
 _ROOM_FIELDS = (
     "pk",
@@ -508,20 +507,20 @@ def _followees(user: Any) -> QuerySet:
 
 
 def _candidates(user: Any) -> QuerySet[Room]:
-    """Rooms ``user`` may see whose host is an active member in good standing.
+    """Rooms ``user`` may see whose host is in good standing (not suspended or banned).
 
     All of it goes in as one ``CASE``: PostgreSQL then weighs it as a single test (half the
-    rooms pass) and runs its subqueries as hashed sets or one probe per room. Left bare, each of
-    the visibility rule's ``NOT IN`` conditions is guessed to halve the rooms, 1 room in 32 is
-    thought visible, and the planner joins room by room: at 500 followees that nested loop took
-    0.6 s where the hash joins take 3 ms (docs/benchmarks.md). Inside the ``CASE`` the host
-    checks also cost the planner no join orders to weigh. The host's ``is_active`` is read with
-    a scalar subquery, one primary-key probe per room still in the running: as ``NOT EXISTS``
-    PostgreSQL would rather hash every inactive member, which means reading the members table.
+    rooms pass) and runs its subqueries as hashed sets. Left bare, each of the visibility rule's
+    ``NOT IN`` conditions is guessed to halve the rooms, 1 room in 32 is thought visible, and
+    the planner joins room by room: at 500 followees that nested loop took 0.6 s where the hash
+    joins take 3 ms (docs/benchmarks.md).
+
+    A deactivated host (``is_active`` off) is dropped after the query, from the member rows of
+    query 3 (``hallway_for``): checked here it cost a primary-key probe per candidate room, 1 to
+    2 ms a page, for what should not happen at all (a deactivated member's rooms should end).
     """
-    host_active = Subquery(User.objects.filter(pk=OuterRef("host_id")).values("is_active")[:1])
     host_restricted = Exists(restricted_sanctions().filter(user_id=OuterRef("host_id")))
-    shown = visible_rooms_q(user) & Q(host_active) & ~Q(host_restricted)
+    shown = visible_rooms_q(user) & ~Q(host_restricted)
     return Room.objects.filter(Case(When(shown, then=Value(True)), default=Value(False)))
 
 
@@ -654,97 +653,138 @@ def _page_rooms(user: Any, position: _Position | None, limit: int) -> list[tuple
 
 # --- 2. Who is shown on the cards; 3. their names and faces ------------------------------------
 
-_STAGE_PREVIEW, _FOLLOWED_PREVIEW = 0, 1
+_STAGE_SEAT, _FOLLOWED_LISTENER = 0, 1
 
 
 def _role_rank() -> Case:
-    """Host, moderators, speakers, listeners (the stage first, its host at the front)."""
+    """Host, moderators, then speakers."""
     return Case(
         When(role=Participant.Role.HOST, then=Value(0)),
         When(role=Participant.Role.MODERATOR, then=Value(1)),
-        When(role=Participant.Role.SPEAKER, then=Value(2)),
-        default=Value(3),
+        default=Value(2),
     )
 
 
 def _previews_builder(user: Any, slot: Slot) -> QuerySet:
-    """Two rankings over the page's rooms, in one statement (``UNION ALL``), as
-    (room, member, rank, count, kind) rows:
+    """Who the page's cards show, in one statement (``UNION ALL``), as rows of
+    (kind, room, member, rank, second rank, followed, count):
 
-    * the first ``SPEAKER_PREVIEWS`` people on each stage: followed first, then host,
-      moderators, speakers, each by arrival (over the partial index rooms_active_by_role);
-    * the first ``FOLLOWED_PREVIEWS`` followed people in each room, the stage first, then by
-      arrival, with how many followed people the room holds: one pass over the rooms'
-      participants (the covering index rooms_active_members) against the followed set.
+    * every stage seat of the page's rooms (13 at most a room, from the partial index
+      rooms_active_by_role), ranked twice: as a speaker preview (followed people first, then
+      host, moderators, speakers, each by arrival) and among the stage (host, moderators,
+      speakers, each by arrival), with whether the member follows its occupant;
+    * the first ``FOLLOWED_PREVIEWS`` followed listeners in each room by arrival, with how many
+      there are, ranked over the page's listeners against the followed set. The partial index
+      rooms_active_listeners hands them over in arrival order (so the sort behind the ranking
+      has next to nothing to do) without reading a participant row; for members who follow few
+      people, rooms_active_by_member finds them from the followed side instead.
 
-    No member columns: they are read for the few people shown only (query 3).
+    Ranks, not times: no member columns or timestamps to decode; the members' names are read
+    for the few people shown only (query 3).
     """
     rooms = _OneOf(F("room_id"), slot("rooms", _as_list_of(UUIDField())))
-    room = [F("room_id")]
     followed = Exists(Follow.objects.filter(follower_id=user.pk, followee_id=OuterRef("user_id")))
+    room = [F("room_id")]
     stage = (
         Participant.objects.filter(rooms, left_at__isnull=True, role__in=_STAGE)
         .annotate(
-            rank=Window(
+            kind=Value(_STAGE_SEAT),
+            preview_rank=Window(
                 RowNumber(),
                 partition_by=room,
                 order_by=[followed.desc(), _role_rank().asc(), F("joined_at").asc(), "pk"],
             ),
-            total=Value(0),
-            kind=Value(_STAGE_PREVIEW),
-        )
-        .filter(rank__lte=SPEAKER_PREVIEWS)
-        .values_list("room_id", "user_id", "rank", "total", "kind")
-    )
-    in_room = (
-        Participant.objects.filter(rooms, left_at__isnull=True, user_id__in=_followees(user))
-        .annotate(
-            rank=Window(
+            stage_rank=Window(
                 RowNumber(),
                 partition_by=room,
                 order_by=[_role_rank().asc(), F("joined_at").asc(), F("user_id").asc()],
             ),
+            followed=followed,
+            total=Value(0),
+        )
+        .values_list(
+            "kind", "room_id", "user_id", "preview_rank", "stage_rank", "followed", "total"
+        )
+    )
+    listeners = (
+        Participant.objects.filter(
+            rooms,
+            left_at__isnull=True,
+            role=Participant.Role.LISTENER,
+            user_id__in=_followees(user),
+        )
+        .annotate(
+            kind=Value(_FOLLOWED_LISTENER),
+            rank=Window(
+                RowNumber(),
+                partition_by=room,
+                order_by=[F("joined_at").asc(), F("user_id").asc()],
+            ),
+            unused=Value(0),
+            followed=Value(True),
             total=Window(Count("*"), partition_by=room),
-            kind=Value(_FOLLOWED_PREVIEW),
         )
         .filter(rank__lte=FOLLOWED_PREVIEWS)
-        .values_list("room_id", "user_id", "rank", "total", "kind")
+        .values_list("kind", "room_id", "user_id", "rank", "unused", "followed", "total")
     )
-    return stage.union(in_room, all=True)
+    return stage.union(listeners, all=True)
 
 
 def _people_builder(user: Any, slot: Slot) -> QuerySet:
-    """Name and face of each member a page shows (hosts, previews): one primary key lookup
-    each."""
+    """Name and face of each member a page shows (hosts, previews), and whether the account is
+    active: one primary key lookup each."""
     members = _OneOf(F("pk"), slot("members", _as_list_of(User._meta.pk)))
-    return User.objects.filter(members).values_list("pk", *_PERSON_FIELDS)
+    return User.objects.filter(members).values_list("pk", *_PERSON_FIELDS, "is_active")
 
 
-def _attach_people(user: Any, cards: list[HallwayCard], host_ids: list[int]) -> None:
-    """Hosts, speaker previews and followed people for every card: two queries in all."""
+def _attach_people(user: Any, cards: list[HallwayCard], host_ids: list[int]) -> set[int]:
+    """Hosts, speaker previews and followed people for every card: two queries in all.
+
+    Speaker previews: followed people first, then host, moderators, speakers, each by arrival.
+    Followed people: those on stage (host, moderators, speakers, each by arrival), then
+    listeners by arrival. Returns the ids of the hosts whose account is not active."""
     by_room = {card.room.pk: card for card in cards}
-    previews = _fetch(("previews",), _previews_builder, user=user, values={"rooms": list(by_room)})
-    previews.sort(key=lambda row: row[2])
+    rows = _fetch(("previews",), _previews_builder, user=user, values={"rooms": list(by_room)})
+    seats: dict[Any, list[tuple[int, int, bool, int]]] = {}
+    listeners: dict[Any, list[tuple[int, int]]] = {}
+    listener_counts: dict[Any, int] = {}
+    for kind, room_id, member_id, rank, stage_rank, followed, total in rows:
+        if kind == _STAGE_SEAT:
+            seats.setdefault(room_id, []).append((rank, stage_rank, followed, member_id))
+        else:
+            listeners.setdefault(room_id, []).append((rank, member_id))
+            listener_counts[room_id] = total
+
+    shown: dict[Any, tuple[list[int], list[int], int]] = {}
     wanted = set(host_ids)
-    wanted.update(row[1] for row in previews)
-    people = {
-        pk: HallwayPerson(pk, username, display_name, avatar)
-        for pk, username, display_name, avatar in _fetch(
-            ("people",), _people_builder, user=user, values={"members": sorted(wanted)}
-        )
-    }
+    for room_id in by_room:
+        room_seats = sorted(seats.get(room_id, ()))
+        speakers = [s[-1] for s in room_seats[:SPEAKER_PREVIEWS]]
+        on_stage = sorted((s[1], s[-1]) for s in room_seats if s[2])
+        followed = [m for _, m in on_stage] + [m for _, m in sorted(listeners.get(room_id, ()))]
+        followed = followed[:FOLLOWED_PREVIEWS]
+        shown[room_id] = (speakers, followed, len(on_stage) + listener_counts.get(room_id, 0))
+        wanted.update(speakers, followed)
+
+    people: dict[int, HallwayPerson] = {}
+    inactive: set[int] = set()
+    for pk, username, display_name, avatar, is_active in _fetch(
+        ("people",), _people_builder, user=user, values={"members": sorted(wanted)}
+    ):
+        people[pk] = HallwayPerson(pk, username, display_name, avatar)
+        if not is_active:
+            inactive.add(pk)
     for card, host_id in zip(cards, host_ids, strict=True):
         card.room.host = people.get(host_id) or HallwayPerson(host_id, "", "", "")
-    for room_id, member_id, _, total, kind in previews:
-        person = people.get(member_id)
-        if person is None:  # gone since the previous query
-            continue
+        if host_id not in people:  # the account is gone since the first query
+            inactive.add(host_id)
+    for room_id, (speakers, followed, count) in shown.items():
         card = by_room[room_id]
-        if kind == _STAGE_PREVIEW:
-            card.speakers.append(person)
-        else:
-            card.followed_in_room.append(person)
-            card.followed_in_room_count = total
+        # Someone gone since the first query is left out.
+        card.speakers = [people[m] for m in speakers if m in people]
+        card.followed_in_room = [people[m] for m in followed if m in people]
+        card.followed_in_room_count = count
+    return inactive
 
 
 # --- Entry point -------------------------------------------------------------------------------
@@ -764,5 +804,9 @@ def hallway_for(*, user: Any, cursor: str | None = None, limit: int = DEFAULT_LI
     cards = [card for card, _ in rows[:limit]]
     next_cursor = _encode_cursor(cards[-1]) if len(rows) > limit else None
     if cards:
-        _attach_people(user, cards, [host_id for _, host_id in rows[:limit]])
+        inactive = _attach_people(user, cards, [host_id for _, host_id in rows[:limit]])
+        if inactive:
+            # Rooms of deactivated hosts leave the page; the cursor still follows the last
+            # room read, so the next page starts where this one ended (it may hold fewer cards).
+            cards = [card for card in cards if card.room.host.id not in inactive]
     return HallwayPage(cards=cards, next_cursor=next_cursor)

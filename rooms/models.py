@@ -155,13 +155,13 @@ class Participant(models.Model):
                 name="rooms_pending_speaker_invites",
             ),
             # The hallway's "people you follow in this room" (rooms.hallway), answered from the
-            # index alone (PostgreSQL; SQLite ignores ``include``): a pass over a page's rooms
-            # when the member follows many, a probe per followee when they follow few.
+            # index alone (PostgreSQL; SQLite ignores ``include``): a pass over a page's rooms'
+            # listeners in arrival order when the member follows many, a probe per followee
+            # when they follow few.
             models.Index(
-                fields=["room", "user"],
-                include=["role", "joined_at"],
-                condition=Q(left_at__isnull=True),
-                name="rooms_active_members",
+                fields=["room", "joined_at", "user"],
+                condition=Q(left_at__isnull=True, role="listener"),
+                name="rooms_active_listeners",
             ),
             models.Index(
                 fields=["user", "room"],
