@@ -456,8 +456,13 @@ def _compile(connection: Any, build: Builder) -> _Statement | None:
             binds.append((_CONST, param))
     if connection.vendor == "postgresql":
         sql, binds = _inline_constants(connection, sql, binds)
-    fields = [column[0] for column in compiler.select[: compiler.col_count]]
-    converters = compiler.get_converters(fields)
+    converters: dict[int, Any] = {}
+    if connection.vendor != "postgresql":
+        # Elsewhere rows come back as stored (UUIDs as text, booleans as integers...). With
+        # psycopg they already arrive as Python values; Django's converters there are int()
+        # and float() on expressions, a call per value that changes nothing.
+        fields = [column[0] for column in compiler.select[: compiler.col_count]]
+        converters = compiler.get_converters(fields)
     return _Statement(sql=sql, binds=tuple(binds), converters=tuple(converters.items()))
 
 
@@ -667,12 +672,13 @@ def _role_rank() -> Case:
 
 def _previews_builder(user: Any, slot: Slot) -> QuerySet:
     """Who the page's cards show, in one statement (``UNION ALL``), as rows of
-    (kind, room, member, rank, second rank, followed, count):
+    (kind, room, member, rank, followed, count):
 
-    * every stage seat of the page's rooms (13 at most a room, from the partial index
-      rooms_active_by_role), ranked twice: as a speaker preview (followed people first, then
-      host, moderators, speakers, each by arrival) and among the stage (host, moderators,
-      speakers, each by arrival), with whether the member follows its occupant;
+    * the first stage seats of each of the page's rooms (from the partial index
+      rooms_active_by_role), followed people first, then host, moderators, speakers, each by
+      arrival: the first ``SPEAKER_PREVIEWS`` are the speaker previews, and since the followed
+      come first, the first ``FOLLOWED_PREVIEWS`` hold every followed person on stage the card
+      can show (how many there are came with the room: ``followed_on_stage_count``);
     * the first ``FOLLOWED_PREVIEWS`` followed listeners in each room by arrival, with how many
       there are, ranked over the page's listeners against the followed set. The partial index
       rooms_active_listeners hands them over in arrival order (so the sort behind the ranking
@@ -689,22 +695,16 @@ def _previews_builder(user: Any, slot: Slot) -> QuerySet:
         Participant.objects.filter(rooms, left_at__isnull=True, role__in=_STAGE)
         .annotate(
             kind=Value(_STAGE_SEAT),
-            preview_rank=Window(
+            rank=Window(
                 RowNumber(),
                 partition_by=room,
                 order_by=[followed.desc(), _role_rank().asc(), F("joined_at").asc(), "pk"],
             ),
-            stage_rank=Window(
-                RowNumber(),
-                partition_by=room,
-                order_by=[_role_rank().asc(), F("joined_at").asc(), F("user_id").asc()],
-            ),
             followed=followed,
             total=Value(0),
         )
-        .values_list(
-            "kind", "room_id", "user_id", "preview_rank", "stage_rank", "followed", "total"
-        )
+        .filter(rank__lte=max(SPEAKER_PREVIEWS, FOLLOWED_PREVIEWS))
+        .values_list("kind", "room_id", "user_id", "rank", "followed", "total")
     )
     listeners = (
         Participant.objects.filter(
@@ -720,12 +720,11 @@ def _previews_builder(user: Any, slot: Slot) -> QuerySet:
                 partition_by=room,
                 order_by=[F("joined_at").asc(), F("user_id").asc()],
             ),
-            unused=Value(0),
             followed=Value(True),
             total=Window(Count("*"), partition_by=room),
         )
         .filter(rank__lte=FOLLOWED_PREVIEWS)
-        .values_list("kind", "room_id", "user_id", "rank", "unused", "followed", "total")
+        .values_list("kind", "room_id", "user_id", "rank", "followed", "total")
     )
     return stage.union(listeners, all=True)
 
@@ -745,26 +744,27 @@ def _attach_people(user: Any, cards: list[HallwayCard], host_ids: list[int]) -> 
     listeners by arrival. Returns the ids of the hosts whose account is not active."""
     by_room = {card.room.pk: card for card in cards}
     rows = _fetch(("previews",), _previews_builder, user=user, values={"rooms": list(by_room)})
-    seats: dict[Any, list[tuple[int, int, bool, int]]] = {}
+    seats: dict[Any, list[tuple[int, bool, int]]] = {}
     listeners: dict[Any, list[tuple[int, int]]] = {}
     listener_counts: dict[Any, int] = {}
-    for kind, room_id, member_id, rank, stage_rank, followed, total in rows:
+    for kind, room_id, member_id, rank, followed, total in rows:
         if kind == _STAGE_SEAT:
-            seats.setdefault(room_id, []).append((rank, stage_rank, followed, member_id))
+            seats.setdefault(room_id, []).append((rank, followed, member_id))
         else:
             listeners.setdefault(room_id, []).append((rank, member_id))
             listener_counts[room_id] = total
 
-    shown: dict[Any, tuple[list[int], list[int], int]] = {}
+    shown: dict[Any, tuple[list[int], list[int]]] = {}
     wanted = set(host_ids)
-    for room_id in by_room:
+    for room_id, card in by_room.items():
         room_seats = sorted(seats.get(room_id, ()))
-        speakers = [s[-1] for s in room_seats[:SPEAKER_PREVIEWS]]
-        on_stage = sorted((s[1], s[-1]) for s in room_seats if s[2])
-        followed = [m for _, m in on_stage] + [m for _, m in sorted(listeners.get(room_id, ()))]
+        speakers = [m for _, _, m in room_seats[:SPEAKER_PREVIEWS]]
+        followed = [m for _, is_followed, m in room_seats if is_followed]
+        followed += [m for _, m in sorted(listeners.get(room_id, ()))]
         followed = followed[:FOLLOWED_PREVIEWS]
-        shown[room_id] = (speakers, followed, len(on_stage) + listener_counts.get(room_id, 0))
+        shown[room_id] = (speakers, followed)
         wanted.update(speakers, followed)
+        card.followed_in_room_count = card.followed_on_stage_count + listener_counts.get(room_id, 0)
 
     people: dict[int, HallwayPerson] = {}
     inactive: set[int] = set()
@@ -778,12 +778,11 @@ def _attach_people(user: Any, cards: list[HallwayCard], host_ids: list[int]) -> 
         card.room.host = people.get(host_id) or HallwayPerson(host_id, "", "", "")
         if host_id not in people:  # the account is gone since the first query
             inactive.add(host_id)
-    for room_id, (speakers, followed, count) in shown.items():
+    for room_id, (speakers, followed) in shown.items():
         card = by_room[room_id]
         # Someone gone since the first query is left out.
         card.speakers = [people[m] for m in speakers if m in people]
         card.followed_in_room = [people[m] for m in followed if m in people]
-        card.followed_in_room_count = count
     return inactive
 
 
