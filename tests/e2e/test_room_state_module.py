@@ -51,7 +51,9 @@ async () => {
   state.apply({ seq: 13, type: 'speaker.invited', user_id: 2, by: 1 });
   const invited = state.me.invited_to_speak;
   const expired = state.apply({ seq: 14, type: 'speaker.expired', user_id: 2 });
-  out.expired = { invited, after: state.me.invited_to_speak, kind: expired.kind, mine: expired.mine };
+  out.expired = {
+    invited, after: state.me.invited_to_speak, kind: expired.kind, mine: expired.mine,
+  };
   out.ended = state.apply({ seq: 15, type: 'room.ended', reason: 'host' }).kind;
   out.seq = state.seq;
   return out;
