@@ -64,11 +64,6 @@ def dumps(value: Any) -> str:
     return json.dumps(value, **_dumps_kwargs)
 
 
-def room_group(room_id: Any) -> str:
-    """The channel-layer group name of a room (kept for callers of the first transport)."""
-    return f"room.{room_id}"
-
-
 # --- Tunables (read at call time so tests and operators can change them) ------------------------
 
 
