@@ -15,8 +15,9 @@ at a thousand listeners. So:
   the one process there is.
 - **Encode once.** The event is JSON-encoded once by the publisher, the ``seq`` spliced into the
   text, and that frame crosses Redis once per process. In each process one ``RoomHub`` per event
-  loop holds one Redis subscription per room with local sockets and writes the same text frame to
-  every local socket of the room (no per-consumer channel-layer receive, decode or dispatch).
+  loop holds one Redis subscription per room with local sockets, builds the WebSocket frame once
+  and writes the same bytes to every local socket of the room (``DirectWriter``; no per-consumer
+  channel-layer receive, decode, dispatch or re-framing).
 - **Bounded rates.** Audience arrivals and departures are queued and published as one
   ``audience.updated`` per room per ``ROOM_AUDIENCE_WINDOW_SECONDS`` (a count and a capped list
   delta); reactions are counted and published as one ``reaction`` per room per
