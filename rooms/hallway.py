@@ -14,30 +14,31 @@ Three queries for any page, whatever the number of rooms or of people followed:
 1. the page's rooms, all three sections in order: the candidates (live rooms, followed hosts'
    scheduled rooms) left-joined to the followed people's stage seats from the partial index
    rooms_active_on_stage and grouped ("followed people on stage", hence the section);
-2. who the cards show: the first people on each stage (followed first) and the first followed
-   people in each room with how many there are, both ranked in SQL (window functions) over the
-   page's rooms, the followed ones from the covering indexes rooms_active_members /
-   rooms_active_by_member without reading a participant row;
-3. the names and faces of just those members and of the hosts, by primary key.
+2. who the cards show: the first stage seats of each room (followed people first) and the
+   first followed listeners of each room with how many there are, both ranked in SQL (window
+   functions) over the page's rooms, the listeners from the partial indexes
+   rooms_active_listeners / rooms_active_by_member without reading a participant row;
+3. the names and faces of just those members and of the hosts, by primary key (a host whose
+   account was deactivated takes their rooms off the page here).
 
 The followed set is never loaded into Python: it is a subquery served by the unique
 (follower, followee) index. Counts come from the denormalised ``Room.speakers_count`` /
 ``listeners_count``.
 
 **Compiled once per process.** Building and compiling these querysets (the visibility rule
-alone is nine subqueries; windows; a union) costs far more Python time than the database needs
-to run them: about 25 ms of CPU per page against 1.3 ms for the whole call once compiled
-(docs/benchmarks.md). So each statement is built with the ORM once per process and database,
-for a stand-in member, and kept as SQL whose per-call values are bound on each call: the
-member's id, the current time (sanctions in force), the cursor's keys, the page's room and
-member ids (each list one array parameter). Those values always travel as query parameters;
-only this module's own constants are written into the SQL, quoted by the driver. If a statement
-ever cannot be templated this way (a parameter it cannot account for, such as a time derived
-from "now"), the hallway builds and runs the queryset through the ORM on every call instead:
-slower, never wrong. The stand-in shares what every member it serves has in common (signed
-in, active); ``visible_rooms_q`` depends on the member only through their id, as its pure
-subqueries do today. A rule that branches on another attribute of the member (staff, say) must
-become a slot here, or a key of ``_statements``. Cards hold light ``HallwayRoom`` /
+alone is nine subqueries; windows; a union) costs more Python time than the database needs to
+run them: about 12 ms of CPU per page (10 followees) against about 1 ms of Python for the whole
+call once compiled (docs/benchmarks.md). So each statement is built with the ORM once per
+process and database, for a stand-in member, and kept as SQL whose per-call values are bound on
+each call: the member's id, the current time (sanctions in force), the cursor's keys, the
+page's room and member ids (each list one array parameter). Those values always travel as query
+parameters; only this module's own constants are written into the SQL, quoted by the driver.
+If a statement ever cannot be templated this way (a parameter it cannot account for, such as a
+time derived from "now"), the hallway builds and runs the queryset through the ORM on every
+call instead: slower, never wrong. The stand-in shares what every member it serves has in
+common (signed in, active); ``visible_rooms_q`` depends on the member only through their id, as
+its pure subqueries do today. A rule that branches on another attribute of the member (staff,
+say) must become a slot here, or a key of ``_statements``. Cards hold light ``HallwayRoom`` /
 ``HallwayPerson`` records read straight from the rows, not model instances.
 
 Pagination is keyset: the cursor holds the section and the sort key of the last card. Listener
