@@ -183,3 +183,19 @@ def test_rooms_of_a_deactivated_host_drop_out(member, users):
     type(users["gone"]).objects.filter(pk=users["gone"].pk).update(is_active=False)
 
     assert [card.room.host.username for card in hallway_for(user=member).cards] == ["here"]
+
+
+def test_pages_step_over_a_deactivated_host_without_gaps_or_repeats(member, users):
+    for name, audience in (("a", 30), ("b", 20), ("c", 10)):
+        live_room(users[name], audience=audience)
+    type(users["b"]).objects.filter(pk=users["b"].pk).update(is_active=False)
+
+    seen, cursor = [], None
+    for _ in range(5):
+        page = hallway_for(user=member, cursor=cursor, limit=1)
+        seen += [card.room.host.username for card in page.cards]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert seen == ["a", "c"]
