@@ -673,7 +673,7 @@ def _role_rank() -> Case:
 
 def _previews_builder(user: Any, slot: Slot) -> QuerySet:
     """Who the page's cards show, in one statement (``UNION ALL``), as rows of
-    (kind, room, member, rank, followed, count):
+    (kind, room, member, rank, count):
 
     * the first stage seats of each of the page's rooms (from the partial index
       rooms_active_by_role), followed people first, then host, moderators, speakers, each by
@@ -701,11 +701,10 @@ def _previews_builder(user: Any, slot: Slot) -> QuerySet:
                 partition_by=room,
                 order_by=[followed.desc(), _role_rank().asc(), F("joined_at").asc(), "pk"],
             ),
-            followed=followed,
             total=Value(0),
         )
         .filter(rank__lte=max(SPEAKER_PREVIEWS, FOLLOWED_PREVIEWS))
-        .values_list("kind", "room_id", "user_id", "rank", "followed", "total")
+        .values_list("kind", "room_id", "user_id", "rank", "total")
     )
     listeners = (
         Participant.objects.filter(
@@ -721,11 +720,10 @@ def _previews_builder(user: Any, slot: Slot) -> QuerySet:
                 partition_by=room,
                 order_by=[F("joined_at").asc(), F("user_id").asc()],
             ),
-            followed=Value(True),
             total=Window(Count("*"), partition_by=room),
         )
         .filter(rank__lte=FOLLOWED_PREVIEWS)
-        .values_list("kind", "room_id", "user_id", "rank", "followed", "total")
+        .values_list("kind", "room_id", "user_id", "rank", "total")
     )
     return stage.union(listeners, all=True)
 
@@ -745,12 +743,12 @@ def _attach_people(user: Any, cards: list[HallwayCard], host_ids: list[int]) -> 
     listeners by arrival. Returns the ids of the hosts whose account is not active."""
     by_room = {card.room.pk: card for card in cards}
     rows = _fetch(("previews",), _previews_builder, user=user, values={"rooms": list(by_room)})
-    seats: dict[Any, list[tuple[int, bool, int]]] = {}
+    seats: dict[Any, list[tuple[int, int]]] = {}
     listeners: dict[Any, list[tuple[int, int]]] = {}
     listener_counts: dict[Any, int] = {}
-    for kind, room_id, member_id, rank, followed, total in rows:
+    for kind, room_id, member_id, rank, total in rows:
         if kind == _STAGE_SEAT:
-            seats.setdefault(room_id, []).append((rank, followed, member_id))
+            seats.setdefault(room_id, []).append((rank, member_id))
         else:
             listeners.setdefault(room_id, []).append((rank, member_id))
             listener_counts[room_id] = total
@@ -758,9 +756,10 @@ def _attach_people(user: Any, cards: list[HallwayCard], host_ids: list[int]) -> 
     shown: dict[Any, tuple[list[int], list[int]]] = {}
     wanted = set(host_ids)
     for room_id, card in by_room.items():
-        room_seats = sorted(seats.get(room_id, ()))
-        speakers = [m for _, _, m in room_seats[:SPEAKER_PREVIEWS]]
-        followed = [m for _, is_followed, m in room_seats if is_followed]
+        room_seats = [m for _, m in sorted(seats.get(room_id, ()))]
+        speakers = room_seats[:SPEAKER_PREVIEWS]
+        # The followed people on stage rank first: as many as the room query counted.
+        followed = room_seats[: card.followed_on_stage_count]
         followed += [m for _, m in sorted(listeners.get(room_id, ()))]
         followed = followed[:FOLLOWED_PREVIEWS]
         shown[room_id] = (speakers, followed)
