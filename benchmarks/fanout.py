@@ -408,12 +408,22 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-async def host_toggles(url: str, cookie: str, rate: float, seconds: float, reference: bool):
-    """Send ``rate`` state changes per second; return their send times (in order)."""
+async def host_toggles(
+    url: str, cookie: str, rate: float, seconds: float, reference: bool, extra: float = 0
+):
+    """Send ``rate`` state changes per second; return their send times (in order).
+
+    ``extra`` (reference only): that many more frames per second shaped like ``reaction`` events,
+    so the reference carries the same message rate as the room with reactions.
+    """
     from websockets.asyncio.client import connect
 
     headers = [("Cookie", cookie)] if cookie else []
     sent: list[float] = []
+    slots = [(k / rate, True) for k in range(int(rate * seconds))]
+    if extra:
+        slots += [((j + 0.5) / extra, False) for j in range(int(extra * seconds))]
+    slots.sort()
     async with connect(
         url, additional_headers=headers, origin=ORIGIN, compression=None, ping_interval=None
     ) as ws:
@@ -426,18 +436,26 @@ async def host_toggles(url: str, cookie: str, rate: float, seconds: float, refer
         reader.add_done_callback(lambda t: t.cancelled() or t.exception())
         await asyncio.sleep(0.5)
         start = time.time()
-        for k in range(int(rate * seconds)):
-            delay = start + k / rate - time.time()
+        toggles = 0
+        for seq, (at, toggle) in enumerate(slots, start=1):
+            delay = start + at - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if reference:
+            if reference and toggle:
+                muted = "true" if toggles % 2 == 0 else "false"
                 message = (
-                    f'{{"seq":{k + 1},"type":"participant.updated","change":"muted",'
-                    f'"participant":{{"user":{{"id":1}},"self_muted":{str(k % 2 == 0).lower()}}}}}'
+                    f'{{"seq":{seq},"type":"participant.updated","change":"muted",'
+                    f'"participant":{{"user":{{"id":1}},"self_muted":{muted}}}}}'
+                )
+            elif reference:
+                message = (
+                    f'{{"seq":{seq},"type":"reaction","counts":{{"x":1}},"totals":{{"x":{seq}}}}}'
                 )
             else:
-                message = json.dumps({"type": "mic.unmute" if k % 2 == 0 else "mic.mute"})
-            sent.append(time.time())
+                message = json.dumps({"type": "mic.unmute" if toggles % 2 == 0 else "mic.mute"})
+            if toggle:
+                sent.append(time.time())
+                toggles += 1
             await ws.send(message)
         await asyncio.sleep(0.5)
         reader.cancel()
@@ -504,7 +522,19 @@ def run_reference(args, n: int) -> dict[str, Any]:
             host_toggles(f"ws://127.0.0.1:{port}/host", "", 10, args.seconds, reference=True)
         )
         rows = wait_delivered(handles, n, len(sent), time.time() + args.tail)
-        return latency_stats(rows, sent, n)
+        result = latency_stats(rows, sent, n)
+        # The same at the message rate of the room with reactions (10 events + 5 reaction/s).
+        sent = asyncio.run(
+            host_toggles(
+                f"ws://127.0.0.1:{port}/host", "", 10, args.seconds, reference=True, extra=5
+            )
+        )
+        rows = wait_delivered(handles, n, len(sent), time.time() + args.tail)
+        with_reactions = latency_stats(rows, sent, n)
+        result["with_reactions_p95_ms"] = with_reactions["p95_ms"]
+        result["with_reactions_p50_ms"] = with_reactions["p50_ms"]
+        result["with_reactions_lost"] = with_reactions["lost"]
+        return result
     finally:
         stop_clients(handles)
         server.kill()
@@ -661,8 +691,10 @@ def main() -> None:
             outcome = run_daphne(args, env, n, daphnes, host, cookies, host_cookie)
             outcome["reference"] = reference
             if reference:
-                for phase in ("events", "events_reactions"):
-                    outcome[phase]["p95_ratio"] = outcome[phase]["p95_ms"] / reference["p95_ms"]
+                outcome["events"]["p95_ratio"] = outcome["events"]["p95_ms"] / reference["p95_ms"]
+                outcome["events_reactions"]["p95_ratio"] = (
+                    outcome["events_reactions"]["p95_ms"] / reference["with_reactions_p95_ms"]
+                )
             print(f"N={n} daphne x{daphnes}: {json.dumps(outcome)}", flush=True)
             results.append(outcome)
     if args.json:
