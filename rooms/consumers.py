@@ -497,7 +497,9 @@ def _peek_id(text: str | None) -> Any:
         return None
     try:
         content = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Deeply nested brackets exhaust the parser's recursion before any ValueError: the frame
+        # is refused for flooding either way, without its id (found by the socket fuzzer).
         return None
     request_id = content.get("id") if isinstance(content, dict) else None
     return request_id if isinstance(request_id, (str, int)) else None

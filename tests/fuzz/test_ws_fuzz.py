@@ -362,11 +362,6 @@ async def test_junk_handshakes_get_a_close_code_not_a_crash():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported to realtime: rooms/consumers.py _peek_id catches ValueError only, so a "
-    "deeply nested frame sent past the flood burst raises RecursionError and drops the socket",
-)
 async def test_a_deeply_nested_frame_past_the_flood_burst_is_answered(monkeypatch):
     from rooms import consumers
 
