@@ -21,6 +21,8 @@ from django.views.decorators.http import require_POST
 
 from audiosocial.errors import ApplicationError, InvalidInput, NotFound
 from follows.selectors import followee_ids
+from moderation.models import REPORT_TEXT_MAX_LENGTH, Report
+from moderation.selectors import blocked_ids_for
 from rooms import selectors
 from rooms.forms import RoomEditForm, StartRoomForm
 from rooms.hallway import SECTION_FOLLOWING, SECTION_LIVE, SECTION_UPCOMING, hallway_for
@@ -195,7 +197,14 @@ def room_detail(request: HttpRequest, room_id: Any) -> HttpResponse:
                             :FOLLOWEES_IN_PAGE
                         ]
                     ),
+                    # The member's own blocks (never anyone else's): the stage warns when one of
+                    # them is on it (docs/moderation.md, "Blocks").
+                    "blocked": sorted(blocked_ids_for(user=request.user)),
                     "reactions": list(settings.ROOM_REACTIONS),
+                    "report_categories": [
+                        {"value": value, "label": label} for value, label in Report.Category.choices
+                    ],
+                    "report_text_max": REPORT_TEXT_MAX_LENGTH,
                     "edit_url": reverse("room-edit", args=[room.pk]),
                     "hallway_url": reverse("hallway"),
                 },

@@ -6,9 +6,12 @@ export const STAGE_ROLES = new Set(["host", "moderator", "speaker"]);
 export const MODERATOR_ROLES = new Set(["host", "moderator"]);
 
 export class RoomState {
-  constructor({ me, followees = [] }) {
+  constructor({ me, followees = [], blocked = [] }) {
     this.meId = me.id;
     this.followees = new Set(followees);
+    // The members this member blocked (their own list, from the page): the stage warns when one
+    // of them is on it, rather than keeping this member out (docs/moderation.md).
+    this.blocked = new Set(blocked);
     this.seq = null; // null until the first snapshot
     this.room = null;
     this.me = null;
@@ -39,6 +42,11 @@ export class RoomState {
 
   can(action) {
     return Boolean(this.me?.permissions?.includes(action));
+  }
+
+  /** Stage participants this member blocked, in stage order. */
+  blockedOnStage() {
+    return [...this.stage.values()].filter((p) => this.blocked.has(p.user.id));
   }
 
   participant(userId) {

@@ -64,7 +64,7 @@ export function roleLabel(role) {
 }
 
 /** A spoken summary of a person, for the button that opens their options. */
-function personLabel(p, { isMe, followed }) {
+function personLabel(p, { isMe, followed, blocked }) {
   const parts = [displayName(p.user)];
   if (isMe) parts.push("you");
   if (p.role !== "listener") parts.push(roleLabel(p.role).toLowerCase());
@@ -75,10 +75,11 @@ function personLabel(p, { isMe, followed }) {
   }
   if (p.hand_raised) parts.push("hand raised");
   if (followed) parts.push("you follow them");
+  if (blocked) parts.push("you blocked them");
   return parts.join(", ");
 }
 
-export function person(p, { isMe = false, followed = false } = {}) {
+export function person(p, { isMe = false, followed = false, blocked = false } = {}) {
   const onStage = STAGE_ROLES.has(p.role);
   const wrap = el("span", { class: "avatar-wrap" }, avatar(p.user));
   if (onStage) {
@@ -89,6 +90,7 @@ export function person(p, { isMe = false, followed = false } = {}) {
   const badges = el("span", { class: "badges" });
   if (p.role === "host") badges.append(el("span", { class: "pill host", text: "Host" }));
   if (p.role === "moderator") badges.append(el("span", { class: "pill mod", text: "Mod" }));
+  if (blocked) badges.append(el("span", { class: "pill warn", "data-blocked": "", text: "Blocked" }));
   const button = el(
     "button",
     {
@@ -96,7 +98,7 @@ export function person(p, { isMe = false, followed = false } = {}) {
       class: "person-menu",
       "data-person": String(p.user.id),
       "aria-haspopup": "dialog",
-      "aria-label": personLabel(p, { isMe, followed }),
+      "aria-label": personLabel(p, { isMe, followed, blocked }),
     },
     wrap,
     el("span", { class: "name", text: isMe ? `${displayName(p.user)} (you)` : displayName(p.user) }),

@@ -40,6 +40,7 @@ const ui = {
   title: $("[data-room-title]"),
   topic: $("[data-room-topic]"),
   stage: $("[data-stage]"),
+  blockedWarning: $("[data-blocked-warning]"),
   stageCount: $("[data-stage-count]"),
   hands: $("[data-hands]"),
   handQueue: $("[data-hand-queue]"),
@@ -67,9 +68,10 @@ const ui = {
   editDialog: $("[data-edit-dialog]"),
   visibilityPill: $("[data-visibility-pill]"),
   confirmDialog: $("[data-confirm-dialog]"),
+  reportDialog: $("[data-report-dialog]"),
 };
 
-const state = new RoomState({ me: config.me, followees: config.followees ?? [] });
+const state = new RoomState({ me: config.me, followees: config.followees ?? [], blocked: config.blocked ?? [] });
 let phase = "connecting"; // connecting | live | reconnecting | left | removed | ended | gone
 let awaitingSnapshot = false;
 let needAudio = true;
@@ -423,7 +425,10 @@ function renderHeader() {
 function renderPeople() {
   const me = state.meId;
   const stage = [...state.stage.values()];
-  redraw(ui.stage, stage.map((p) => person(p, { isMe: p.user.id === me, followed: state.followees.has(p.user.id) })));
+  redraw(ui.stage, stage.map((p) => person(p, {
+    isMe: p.user.id === me, followed: state.followees.has(p.user.id), blocked: state.blocked.has(p.user.id),
+  })));
+  renderBlockedWarning();
   const { followed, others } = state.audience();
   redraw(ui.audienceFollowed, followed.map((p) => person(p, { isMe: p.user.id === me, followed: true })));
   redraw(ui.audience, others.map((p) => person(p, { isMe: p.user.id === me })));
@@ -444,6 +449,33 @@ function renderPeople() {
     ui.handsCount.textContent = `(${state.hands.count})`;
     ui.handsEmpty.hidden = state.hands.queue.length > 0;
   }
+}
+
+// Who of the member's blocked people the warning named last: a newcomer to it is announced once.
+let warnedAbout = new Set();
+
+function renderBlockedWarning() {
+  const blocked = state.blockedOnStage();
+  ui.blockedWarning.hidden = blocked.length === 0;
+  if (!blocked.length) {
+    ui.blockedWarning.textContent = "";
+    warnedAbout = new Set();
+    return;
+  }
+  const names = listOf(blocked.map((p) => displayName(p.user)));
+  const verb = blocked.length === 1 ? "is" : "are";
+  ui.blockedWarning.textContent = `Someone you blocked ${verb} on stage: ${names}. `
+    + "They are not told you blocked them; you can keep listening or leave quietly.";
+  const fresh = blocked.filter((p) => !warnedAbout.has(p.user.id));
+  if (fresh.length && state.ready) {
+    announce(`Someone you blocked is on stage: ${listOf(fresh.map((p) => displayName(p.user)))}.`);
+  }
+  warnedAbout = new Set(blocked.map((p) => p.user.id));
+}
+
+function listOf(names) {
+  if (names.length <= 1) return names.join("");
+  return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
 }
 
 function markTalking(userId, talking) {
@@ -474,7 +506,7 @@ function renderControls() {
     button.hidden = !needed.some((action) => state.can(action));
   }
   const moreToggle = ui.controls.querySelector("[data-more-toggle]");
-  moreToggle.hidden = ![...ui.controls.querySelectorAll("[data-more] [data-requires]")].some((b) => !b.hidden);
+  moreToggle.hidden = ![...ui.controls.querySelectorAll("[data-more] button")].some((b) => !b.hidden);
   const me = state.me;
   if (!me) return;
   // Mic: the member's own mute; a moderator's mute wins until lifted.
@@ -642,9 +674,101 @@ function openPerson(userId) {
     return button;
   });
   buttons.push(el("a", { class: "button", href: `/@${encodeURIComponent(p.user.username)}`, target: "_blank", rel: "noopener", text: "View profile" }));
+  if (p.user.id !== state.meId) {
+    const report = el("button", { type: "button", text: "Report" });
+    report.addEventListener("click", () => {
+      dialog.close();
+      openReport(p.user);
+    });
+    const blocked = state.blocked.has(p.user.id);
+    const block = el("button", { type: "button", class: blocked ? "" : "danger", text: blocked ? "Unblock" : "Block" });
+    block.addEventListener("click", async () => {
+      dialog.close();
+      await toggleBlock(p.user);
+    });
+    buttons.push(report, block);
+  }
   box.replaceChildren(...buttons);
   dialog.showModal();
   box.querySelector("button, a")?.focus();
+}
+
+async function toggleBlock(user) {
+  const name = displayName(user);
+  const path = `/api/users/${encodeURIComponent(user.username)}/block/`;
+  if (state.blocked.has(user.id)) {
+    try {
+      await api(path, { method: "DELETE" });
+    } catch (error) {
+      showError(error.message);
+      return;
+    }
+    state.blocked.delete(user.id);
+    renderPeople();
+    announce(`You unblocked ${name}.`);
+    return;
+  }
+  // A block by the host or a moderator sends the member out of the room (and its audio); anyone
+  // else's block only warns them while the member is on stage. Blocking the host hides their
+  // rooms, this one included, so the member leaves it (docs/moderation.md).
+  const isHost = state.participant(user.id)?.role === "host";
+  let text = "You stop following each other and they cannot join rooms you host. If they speak here, you see a warning. They are not told.";
+  if (isHost) text = "You stop following each other and leave this room: their rooms no longer show for you. They are not told.";
+  else if (state.isModerator) text = "You stop following each other, they leave this room now and cannot join rooms you host or moderate. They are not told.";
+  const sure = await confirmAction({ title: `Block ${name}?`, text, yes: "Block" });
+  if (!sure) return;
+  try {
+    await api(path, { method: "POST" });
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  if (isHost) {
+    await leave();
+    return;
+  }
+  state.blocked.add(user.id);
+  // Not a newcomer to the warning: the member has just said so themselves.
+  warnedAbout.add(user.id);
+  renderPeople();
+  announce(`You blocked ${name}.`);
+}
+
+/** Report the room, or a member in it (``user``): the server keeps the room's state as evidence. */
+function openReport(user = null) {
+  const dialog = ui.reportDialog;
+  const form = dialog.querySelector("[data-report-form]");
+  const error = dialog.querySelector("[data-report-error]");
+  dialog.querySelector("[data-report-title]").textContent = user ? `Report ${displayName(user)}` : "Report this room";
+  dialog.querySelector("[data-report-help]").textContent = user
+    ? `Moderators see the room as it is now: who is on stage and what just happened. ${displayName(user)} is never told who reported them.`
+    : "Moderators see the room as it is now: its title, who is on stage and what just happened.";
+  error.hidden = true;
+  form.reset();
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const category = form.elements.category.value;
+    if (!category) {
+      error.textContent = "Choose what is wrong.";
+      error.hidden = false;
+      form.elements.category.focus();
+      return;
+    }
+    const body = { category, text: form.elements.text.value, room: config.room };
+    if (user) body.username = user.username;
+    try {
+      await api("/api/reports/", { method: "POST", body });
+      dialog.close();
+      announce("Thank you. Our moderators will look at your report.", { assertive: true });
+    } catch (err) {
+      const fields = Object.values(err.details ?? {}).flat().filter((m) => typeof m === "string");
+      error.textContent = err.code === "invalid" && fields.length ? fields.join(" ") : err.message;
+      error.hidden = false;
+    }
+  };
+  dialog.querySelector("[data-close]").onclick = () => dialog.close();
+  dialog.showModal();
+  form.elements.category.focus();
 }
 
 function openInvite() {
@@ -786,6 +910,9 @@ root.addEventListener("click", async (event) => {
       break;
     case "edit-room":
       openEdit();
+      break;
+    case "report-room":
+      openReport();
       break;
     case "end":
       if (await confirmAction({ title: "End this room?", text: "Everyone leaves and the audio stops.", yes: "End room" })) {

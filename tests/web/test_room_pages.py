@@ -148,6 +148,23 @@ def test_live_room_page_carries_the_client_config(client, member):
     assert b'id="room-config"' in response.content
 
 
+def test_room_page_hands_over_the_members_own_blocks_only(client, member):
+    """The stage's block warning is drawn from the member's own blocks; nobody else's blocks,
+    least of all blocks of this member, reach the page."""
+    from moderation.services import block_create
+
+    ann, bob, cleo = (UserFactory(username=name) for name in ("ann", "bob", "cleo"))
+    room = live_room(ann, title="Blocks")
+    block_create(blocker=member, blocked=bob)
+    block_create(blocker=member, blocked=cleo)
+    block_create(blocker=cleo, blocked=member)  # cleo's block of this member: private to cleo
+    block_create(blocker=ann, blocked=bob)
+    config = client.get(f"/rooms/{room.pk}/").context["client_config"]
+    assert config["blocked"] == sorted([bob.pk, cleo.pk])
+    categories = [choice["value"] for choice in config["report_categories"]]
+    assert "harassment" in categories and "other" in categories
+
+
 def test_hidden_and_missing_rooms_are_the_same_404(client, member):
     closed = live_room(UserFactory(), visibility="closed")
     for path in (f"/rooms/{closed.pk}/", "/rooms/00000000-0000-0000-0000-000000000000/"):
