@@ -11,6 +11,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from audiosocial.consumers import NoSuchSocket  # noqa: E402
+from audiosocial.periodic import PeriodicTasksMiddleware  # noqa: E402
 from audiosocial.routing import websocket_urlpatterns  # noqa: E402
 from audiosocial.wsauth import websocket_stack  # noqa: E402
 
@@ -18,9 +19,11 @@ from audiosocial.wsauth import websocket_stack  # noqa: E402
 # "No route found" in the server, which a browser sees as an opaque failed handshake.
 routes = [*websocket_urlpatterns, re_path(r"", NoSuchSocket.as_asgi())]
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": websocket_stack(URLRouter(routes)),
-    }
+application = PeriodicTasksMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": websocket_stack(URLRouter(routes)),
+        }
+    )
 )

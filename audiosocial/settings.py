@@ -175,6 +175,9 @@ CELERY_BEAT_SCHEDULE = {
     "moderation-expire-sanctions": {"task": "moderation.expire_sanctions", "schedule": 60.0},
     "notifications-reminders": {"task": "notifications.send_reminders", "schedule": 60.0},
 }
+# Without Redis there is no worker and no beat: the web process can run the schedule itself
+# (audiosocial/periodic.py; ``make run`` turns this on). One process only.
+PERIODIC_TASKS_IN_PROCESS = env_bool("PERIODIC_TASKS_IN_PROCESS", False)
 
 # --- Janus ----------------------------------------------------------------------------------
 JANUS_URL = os.environ.get("JANUS_URL", "http://127.0.0.1:8088/janus")

@@ -39,8 +39,17 @@ if [ -n "${REDIS_URL:-}" ]; then
   pids+=($!)
   .venv/bin/celery -A audiosocial beat --loglevel INFO --schedule var/celerybeat-schedule &
   pids+=($!)
+else
+  # No worker, no beat: the one daphne process runs the periodic tasks (audiosocial/periodic.py).
+  export PERIODIC_TASKS_IN_PROCESS=1
 fi
 .venv/bin/daphne -b 127.0.0.1 -p "$PORT" audiosocial.asgi:application &
 pids+=($!)
+# The first request starts the in-process schedule; it also tells us the site answers.
+for _ in $(seq 1 100); do
+  "$PY" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+    "http://127.0.0.1:${PORT}/healthz" 2>/dev/null && break
+  sleep 0.2
+done
 echo "audiosocial is running at http://127.0.0.1:${PORT}/  (Ctrl-C stops everything)"
 wait -n "${pids[@]}"
