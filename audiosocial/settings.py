@@ -319,7 +319,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
 # --- Security (production) ------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-# Database sessions that refuse keys Django never issues (a NUL in a cookie or token was a 500).
+# Cached database sessions (no query per signed-in request; the row stays the record) that
+# refuse keys Django never issues (a NUL in a cookie or token was a 500). The cache is the default
+# one: shared with REDIS_URL, per process without it (audiosocial/sessions.py).
 SESSION_ENGINE = "audiosocial.sessions"
 CSRF_COOKIE_HTTPONLY = False  # the room page's JavaScript reads it for API calls
 X_FRAME_OPTIONS = "DENY"

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audiosocial.errors import ApplicationError, Conflict, Forbidden, InvalidInput, NotFound
 from audiosocial.oncommit import delay_on_commit, run_on_commit
+from audiosocial.sessions import sessions_delete
 from moderation.models import (
     REPORT_MAX_EVIDENCE_CAPTURES,
     REPORT_MERGE_WINDOW_MINUTES,
@@ -588,10 +589,8 @@ def user_sessions_end(*, user_id: int) -> int:
         for session in Session.objects.filter(expire_date__gt=now).iterator(chunk_size=2000)
         if str(session.get_decoded().get("_auth_user_id")) == wanted
     ]
-    if not keys:
-        return 0
-    deleted, _ = Session.objects.filter(session_key__in=keys).delete()
-    return deleted
+    # Their cached copies too (the session engine caches them): rows alone would not end them.
+    return sessions_delete(session_keys=keys)
 
 
 @transaction.atomic
