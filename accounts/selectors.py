@@ -213,6 +213,18 @@ def profiles_for(*, viewer: User) -> QuerySet[User]:
     )
 
 
+def member_by_username(*, username: str) -> User:
+    """The active member with this username, compared case-insensitively, or a clear 404.
+
+    The one lookup every "act on a member by username" path uses (follow, block, report, invite,
+    mute notifications); ``profile_get`` is the annotated variant for showing a profile.
+    """
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None:
+        raise NotFound(f"No member has the username “{username[:40]}”.", code="user_not_found")
+    return user
+
+
 def profile_get(*, viewer: User, username: str) -> User:
     """The profile of ``username`` (case-insensitive) as ``viewer`` sees it."""
     profile = profiles_for(viewer=viewer).filter(username__iexact=username).first()

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import member_by_username
 from follows import selectors, services
 
 # --- Output shapes -----------------------------------------------------------------------------
@@ -110,7 +111,7 @@ class FollowApi(APIView):
         ),
     )
     def post(self, request: Request, username: str) -> Response:
-        followee = selectors.user_by_username(username=username)
+        followee = member_by_username(username=username)
         _, created = services.follow_create(follower=request.user, followee=followee)
         return _relationship_response(
             viewer=request.user,
@@ -126,7 +127,7 @@ class FollowApi(APIView):
         description="Refused with 409 `not_following` when you did not follow them.",
     )
     def delete(self, request: Request, username: str) -> Response:
-        followee = selectors.user_by_username(username=username)
+        followee = member_by_username(username=username)
         services.follow_delete(follower=request.user, followee=followee)
         return _relationship_response(
             viewer=request.user, user=followee, status_code=status.HTTP_200_OK
@@ -139,7 +140,7 @@ class FollowersApi(ListAPIView):
     serializer_class = FollowerItemSerializer
 
     def get_queryset(self):
-        user = selectors.user_by_username(username=self.kwargs["username"])
+        user = member_by_username(username=self.kwargs["username"])
         return selectors.followers_of(user=user, viewer=self.request.user)
 
     @extend_schema(operation_id="users_followers_list", summary="A member's followers")
@@ -153,7 +154,7 @@ class FollowingApi(ListAPIView):
     serializer_class = FollowingItemSerializer
 
     def get_queryset(self):
-        user = selectors.user_by_username(username=self.kwargs["username"])
+        user = member_by_username(username=self.kwargs["username"])
         return selectors.following_of(user=user, viewer=self.request.user)
 
     @extend_schema(operation_id="users_following_list", summary="Whom a member follows")

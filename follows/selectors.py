@@ -13,7 +13,6 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 
 from accounts.selectors import profiles_for
-from audiosocial.errors import NotFound
 from follows.models import Follow
 from moderation.selectors import blocked_user_ids_q, restricted_sanctions
 
@@ -31,14 +30,6 @@ def _count(queryset: QuerySet, group_field: str) -> Coalesce:
 def followee_ids(*, user_id: int) -> QuerySet:
     """Subquery of the ids ``user_id`` follows (served by the unique (follower, followee) index)."""
     return Follow.objects.filter(follower_id=user_id).values("followee_id")
-
-
-def user_by_username(*, username: str) -> User:
-    """The active member with this username, compared case-insensitively, or a clear 404."""
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
-    if user is None:
-        raise NotFound(f"No member has the username “{username[:40]}”.", code="user_not_found")
-    return user
 
 
 def _followed_by_you(viewer_id: int, user_ref: str) -> Exists:

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.selectors import member_by_username
 from audiosocial.errors import ApplicationError, NotFound
 from follows import selectors, services
 from moderation.models import Report
@@ -22,7 +23,7 @@ LIST_SIZE = 100
 
 def _member(username: str):
     try:
-        return selectors.user_by_username(username=username)
+        return member_by_username(username=username)
     except NotFound:
         raise Http404("No member has that username.") from None
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from accounts.selectors import member_by_username
 from audiosocial.errors import ApplicationError
 from moderation import selectors, services
 from moderation.models import AuditLog, Block, Report, Sanction
@@ -484,7 +485,7 @@ class SanctionAdmin(ReadOnlyAdmin):
         form = ApplySanctionForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
-                user = selectors.member_by_username(username=form.cleaned_data["username"])
+                user = member_by_username(username=form.cleaned_data["username"])
                 kind = form.cleaned_data["kind"]
                 until = None
                 if kind == Sanction.Kind.SUSPENSION:

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.selectors import member_by_username
 from audiosocial.errors import NotFound
 from moderation import selectors, services
 from moderation.models import REPORT_TEXT_MAX_LENGTH, Block, Report
@@ -116,7 +117,7 @@ class BlockApi(APIView):
         },
     )
     def post(self, request: Request, username: str) -> Response:
-        blocked = selectors.member_by_username(username=username)
+        blocked = member_by_username(username=username)
         block, created = services.block_create(blocker=request.user, blocked=blocked)
         return Response(
             BlockOutputSerializer(block).data,
@@ -129,7 +130,7 @@ class BlockApi(APIView):
         responses={204: OpenApiResponse(description="Not blocked (any more)."), **_ERRORS},
     )
     def delete(self, request: Request, username: str) -> Response:
-        blocked = selectors.member_by_username(username=username)
+        blocked = member_by_username(username=username)
         services.block_delete(blocker=request.user, blocked=blocked)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -171,7 +172,7 @@ class ReportApi(APIView):
         data.is_valid(raise_exception=True)
         target_user = None
         if data.validated_data.get("username"):
-            target_user = selectors.member_by_username(username=data.validated_data["username"])
+            target_user = member_by_username(username=data.validated_data["username"])
         target_room = None
         if data.validated_data.get("room"):
             target_room = _room(data.validated_data["room"])

@@ -13,7 +13,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from audiosocial.errors import NotFound
 from moderation.models import Block, Report, Sanction
 
 
@@ -140,14 +139,6 @@ def user_ids_closed_out_of(*, room: Any) -> QuerySet:
 def blocks_made_by(*, user: Any) -> QuerySet[Block]:
     """``user``'s own blocks (the blocked member loaded), for ``GET /api/blocks/``."""
     return Block.objects.filter(blocker_id=user.pk).select_related("blocked")
-
-
-def member_by_username(*, username: str) -> Any:
-    """The active member with this username (case-insensitive), or a clear 404."""
-    user = get_user_model().objects.filter(username__iexact=username, is_active=True).first()
-    if user is None:
-        raise NotFound(f"No member has the username “{username[:40]}”.", code="user_not_found")
-    return user
 
 
 def report_queue() -> QuerySet[Report]:

@@ -30,7 +30,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from audiosocial.errors import Conflict, InvalidInput, NotFound
+from accounts.selectors import member_by_username
+from audiosocial.errors import Conflict, InvalidInput
 from audiosocial.oncommit import delay_on_commit, run_on_commit
 from follows.models import Follow
 from moderation.models import Report
@@ -525,17 +526,10 @@ def preferences_update(*, user: Any, kinds: dict[str, bool]) -> set[str]:
     return selectors.disabled_kinds_for(user_id=user.pk)
 
 
-def _member_by_username(username: str) -> Any:
-    target = User.objects.filter(username__iexact=username, is_active=True).first()
-    if target is None:
-        raise NotFound("No member with that username.", code="user_not_found")
-    return target
-
-
 @transaction.atomic
 def actor_mute(*, user: Any, username: str) -> Any:
     """Stop notifications caused by a member (they are not told)."""
-    target = _member_by_username(username)
+    target = member_by_username(username=username)
     if target.pk == user.pk:
         raise InvalidInput("You cannot mute your own notifications.", code="self_mute")
     MutedActor.objects.get_or_create(user_id=user.pk, muted_id=target.pk)
@@ -544,7 +538,7 @@ def actor_mute(*, user: Any, username: str) -> Any:
 
 @transaction.atomic
 def actor_unmute(*, user: Any, username: str) -> Any:
-    target = _member_by_username(username)
+    target = member_by_username(username=username)
     MutedActor.objects.filter(user_id=user.pk, muted_id=target.pk).delete()
     return target
 

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audiosocial.errors import NotFound
+from accounts.selectors import member_by_username
 from audiosocial.pagination import CursorPagination
 from rooms import selectors, services
 from rooms.events import participant_payload
@@ -172,10 +172,7 @@ ERRORS = {
 
 
 def member(username: str) -> Any:
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
-    if user is None:
-        raise NotFound(f"No member has the username “{username[:40]}”.", code="user_not_found")
-    return user
+    return member_by_username(username=username)
 
 
 def username_from(request: Request) -> Any:
