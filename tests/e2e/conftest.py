@@ -187,7 +187,14 @@ def live_site(request, transactional_db, janus_server, settings, tmp_path):  # n
 
 
 @pytest.fixture
-def browser(require_chromium, monkeypatch):
+def chromium_args() -> list[str]:
+    """Chromium's command line; a test module overrides this fixture to change the fake devices
+    (e.g. a microphone playing a file, tests/e2e/test_talking.py)."""
+    return list(CHROMIUM_ARGS)
+
+
+@pytest.fixture
+def browser(require_chromium, monkeypatch, chromium_args):
     """A headless Chromium (fake microphone, no prompts), closed after the test."""
     from playwright.sync_api import sync_playwright
 
@@ -197,7 +204,7 @@ def browser(require_chromium, monkeypatch):
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(
-            executable_path=require_chromium, headless=True, args=CHROMIUM_ARGS
+            executable_path=require_chromium, headless=True, args=chromium_args
         )
     except Exception as exc:  # noqa: BLE001 - reported as a missing part
         playwright.stop()
