@@ -15,6 +15,7 @@ Conventions (docs/rooms.md has the full rulebook):
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from audiosocial.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from audiosocial.errors import (
+    ApplicationError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+)
 from audiosocial.oncommit import run_on_commit
 from moderation.selectors import (
     blocked_either_way_among,
@@ -34,6 +42,7 @@ from moderation.selectors import (
     restricted_sanctions,
 )
 from rooms import events
+from rooms.entry import EntryFacts, entry_facts
 from rooms.models import Participant, Room, RoomInvite
 from rooms.selectors import can_see_room, idle_live_rooms, is_removed_from
 
@@ -184,16 +193,18 @@ def _require_audience_seat(room: Room) -> None:
         )
 
 
-def _lock_for_entry(room: Room, user: User) -> dict[Any, Room]:
-    """Lock ``room`` and every other room ``user`` is in now, in primary-key order.
+def _lock_for_entry(room: Room, user: User | list[int]) -> dict[Any, Room]:
+    """Lock ``room`` and every other room ``user`` (or any of these user ids) is in now, in
+    primary-key order.
 
     Entering a room may mean leaving another (one room at a time), which changes that room's
     counters too. Locking all of them in one fixed order means two members crossing between the
     same two rooms cannot deadlock. Returns the other rooms, locked, by id (usually none: then
     this is exactly ``_lock``, plus the one query that found nothing elsewhere).
     """
+    ids = user if isinstance(user, list) else [user.pk]
     elsewhere = set(
-        Participant.objects.filter(user_id=user.pk, left_at__isnull=True)
+        Participant.objects.filter(user_id__in=ids, left_at__isnull=True)
         .exclude(room_id=room.pk)
         .values_list("room_id", flat=True)
     )
@@ -626,13 +637,93 @@ def participant_join(*, room: Room, user: User) -> Participant:
 
     One room at a time: a member in another room leaves it first (the ordinary leave: counters,
     events, audio), unless they host it (``hosting_elsewhere``: a room should not end, or change
-    hands, because its host clicked on another one)."""
-    locked = _lock_for_entry(room, user)
+    hands, because its host clicked on another one). The rules are ``participant_join_many``'s,
+    for one member."""
+    outcome = _join_many(room, [user])[user.pk]
+    if isinstance(outcome, ApplicationError):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def participant_join_many(
+    *, room: Room, users: Sequence[User]
+) -> dict[int, Participant | ApplicationError]:
+    """Let several members into ``room`` in one transaction: a join storm's batch.
+
+    Each member by the same rules, in the given order, under the room lock: they may see the
+    room (``rooms.selectors.visible_rooms_q``: sanctions, blocks by the host or a current
+    co-moderator, removal, visibility), are not hosting elsewhere, and find a seat. A refusal is
+    returned in that member's place (the error ``participant_join`` raises) and changes nothing
+    for anyone. The room itself missing or not live raises, for everyone. A member listed twice
+    (two tabs) gets one participation.
+
+    Why a batch: the room's row stays locked from the first check to the commit, so one room
+    admits one transaction at a time whatever the number of processes; here the lock, the
+    checks (one statement for all, ``rooms.entry``), the rows (one insert), the counters (one
+    update) and the commit are paid once per batch instead of once per member.
+    """
+    return _join_many(room, users)
+
+
+def _join_many(room: Room, users: Sequence[User]) -> dict[int, Participant | ApplicationError]:
+    members = list({u.pk: u for u in users}.values())
+    locked = _lock_for_entry(room, [u.pk for u in members])
     _require_live(room)
-    if not can_see_room(user=user, room=room):
+    facts = entry_facts(room_id=room.pk, users=members)
+    current_ids = [f.participant_id for f in facts.values() if f.participant_id is not None]
+    current = (
+        {
+            p.user_id: p
+            for p in Participant.objects.select_related("user").filter(pk__in=current_ids)
+        }
+        if current_ids
+        else {}
+    )
+    outcomes: dict[int, Participant | ApplicationError] = {}
+    admitted: list[Participant] = []
+    now = timezone.now()
+    for user in members:
+        try:
+            outcome = _admit(room, user, facts.get(user.pk), current.get(user.pk), locked, now)
+        except ApplicationError as exc:
+            outcomes[user.pk] = exc
+            continue
+        outcomes[user.pk] = outcome
+        if outcome.pk is None:
+            admitted.append(outcome)
+    if admitted:
+        Participant.objects.bulk_create(admitted)
+        speakers = sum(1 for p in admitted if p.role in Participant.STAGE_ROLES)
+        Room.objects.filter(pk=room.pk).update(
+            speakers_count=F("speakers_count") + speakers,
+            listeners_count=F("listeners_count") + (len(admitted) - speakers),
+        )
+        for participant in admitted:
+            events.publish(room.pk, events.participant_joined(room, participant))
+    return outcomes
+
+
+def _admit(
+    room: Room,
+    user: User,
+    facts: EntryFacts | None,
+    current: Participant | None,
+    locked: dict[Any, Room],
+    now: datetime,
+) -> Participant:
+    """One member of ``participant_join_many``: checked, then their ``current`` participation,
+    or moved out of any other room and seated (a new, unsaved row: the caller writes the rows
+    and the counters)."""
+    active = user.is_authenticated and user.is_active
+    if facts is None or not active or not facts.visible:
         # Precise reasons only for what the member already knows about themselves.
-        _require_not_restricted(user)
-        if is_removed_from(room=room, user_id=user.pk):
+        if facts is not None and facts.restricted:
+            raise Forbidden(
+                "Your account is suspended or banned; you cannot do that.",
+                code="account_restricted",
+            )
+        if facts is not None and facts.removed:
             raise Forbidden(
                 "You were removed from this room and cannot rejoin it.",
                 code="removed_from_room",
@@ -640,10 +731,9 @@ def participant_join(*, room: Room, user: User) -> Participant:
         # Blocks (by the host or a current co-moderator) end here too, as a room that does not
         # exist: a block is private to the member who made it.
         raise NotFound("This room does not exist or you cannot see it.", code="room_not_found")
-    existing = _active(room, user)
-    if existing is not None:
-        return existing
-    elsewhere = _participations_elsewhere(room, user) if locked else []
+    if current is not None:
+        return current
+    elsewhere = _participations_elsewhere(room, user) if facts.elsewhere else []
     _require_not_hosting_elsewhere(elsewhere)
     if user.pk == room.host_id:
         role = Role.HOST
@@ -656,16 +746,18 @@ def participant_join(*, room: Room, user: User) -> Participant:
     if role == Role.LISTENER:
         _require_audience_seat(room)
     _leave_elsewhere(room, elsewhere, locked)
-    participant = Participant.objects.create(
+    # Counted now so that the next member of the batch meets the caps; written by the caller.
+    if role in Participant.STAGE_ROLES:
+        room.speakers_count += 1
+    else:
+        room.listeners_count += 1
+    return Participant(
         room=room,
         user=user,
         role=role,
         audio_token=secrets.token_urlsafe(24),
-        last_seen_at=timezone.now(),
+        last_seen_at=now,
     )
-    _adjust_counts(room, **_count_delta(role, +1))
-    events.publish(room.pk, events.participant_joined(room, participant))
-    return participant
 
 
 def _close(room: Room, participant: Participant, *, removed: bool, reason: str) -> None:
