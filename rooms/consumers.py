@@ -12,6 +12,7 @@ unless the same member has another socket in the room by then (a reload is not a
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import uuid
@@ -88,6 +89,106 @@ class _Gone(Exception):
     pass
 
 
+# --- Admission: a room's joins in this process go in batches ----------------------------------
+#
+# Every join locks the room's row until it commits, so one room admits one transaction at a
+# time whatever the number of processes. Sockets opening while a batch is being admitted wait for
+# the next one, which ``services.participant_join_many`` admits in one transaction (one lock,
+# one statement of checks, one insert, one counter update, one commit): a lone join waits for
+# nobody, and a storm's joins share the cost. Each member still gets exactly
+# ``participant_join``'s answer.
+
+ADMISSION_BATCH_MAX = 250
+
+
+class _Admission:
+    __slots__ = ("room_id", "task", "waiting")
+
+    def __init__(self, room_id: str) -> None:
+        self.room_id = room_id
+        self.waiting: list[tuple[Any, str, asyncio.Future]] = []
+        self.task: asyncio.Task | None = None
+
+
+_admissions: dict[tuple[asyncio.AbstractEventLoop, str], _Admission] = {}
+
+
+async def _admit(room_id: str, user: Any, connection_id: str) -> tuple[Room, str, dict]:
+    """Join ``room_id`` (with this process's other arrivals): the room (this socket's own
+    instance), the member's role and the snapshot's ``me``; or the refusal, raised."""
+    loop = asyncio.get_running_loop()
+    key = (loop, room_id)
+    admission = _admissions.get(key)
+    if admission is None:
+        admission = _admissions[key] = _Admission(room_id)
+    future = loop.create_future()
+    admission.waiting.append((user, connection_id, future))
+    if admission.task is None:
+        admission.task = asyncio.create_task(_run_admissions(key, admission))
+    outcome = await future
+    if isinstance(outcome, Conflict):
+        # Not live (or full): only someone who may see the room learns which.
+        await db(_explain_conflict)(room_id, user)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+async def _run_admissions(key: tuple, admission: _Admission) -> None:
+    try:
+        while admission.waiting:
+            batch = admission.waiting[:ADMISSION_BATCH_MAX]
+            del admission.waiting[:ADMISSION_BATCH_MAX]
+            try:
+                outcomes = await db(_admit_batch)(
+                    admission.room_id, [(user, conn) for user, conn, _ in batch]
+                )
+            except Exception as exc:  # a failure of the batch itself: every member gets it
+                logger.exception("admitting %d members to room %s failed", len(batch), key[1])
+                outcomes = [exc] * len(batch)
+            for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+    finally:
+        admission.task = None
+        for _, _, future in admission.waiting:
+            if not future.done():
+                future.set_exception(ServiceUnavailable("Try again.", code="server_error"))
+        admission.waiting.clear()
+        _admissions.pop(key, None)
+
+
+def _admit_batch(room_id: str, entries: list[tuple[Any, str]]) -> list[Any]:
+    """``entries``' outcomes, in order: (room, role, me), or the refusal."""
+    # A row handle: ``participant_join_many`` loads it under its lock (NotFound if there is none).
+    room = Room(pk=room_id)
+    room._state.adding = False
+    users = [user for user, _ in entries]
+    try:
+        outcomes: dict[int, Any] = services.participant_join_many(room=room, users=users)
+    except ApplicationError as exc:  # the room itself: missing, or not live
+        return [exc] * len(entries)
+    realtime.presence_add_many(
+        room_id,
+        [(user.pk, conn) for user, conn in entries if isinstance(outcomes[user.pk], Participant)],
+    )
+    results: list[Any] = []
+    for user in users:
+        outcome = outcomes[user.pk]
+        if isinstance(outcome, Participant):
+            me = me_payload(room=room, participant=outcome, user=user)
+            # Each socket its own instance: services lock and reload it in place.
+            outcome = (copy.copy(room), outcome.role, me)
+        results.append(outcome)
+    return results
+
+
+def _explain_conflict(room_id: str, user: Any) -> None:
+    room = selectors.room_for_user(user=user, room_id=room_id)
+    if room.state in (Room.State.ENDED, Room.State.CANCELLED):
+        raise _Gone
+
+
 class RoomConsumer(JsonConsumer):
     # Which hub delivers this socket's events; tests pass one per simulated process.
     hub: realtime.RoomHub | None = None
@@ -136,7 +237,7 @@ class RoomConsumer(JsonConsumer):
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
         try:
-            self.room = await db(self._open)(user)
+            self.room, self.role, self._me = await _admit(self.room_id, user, self.connection_id)
         except _Gone:
             await self.close(code=CLOSE_ROOM_ENDED)
             return
@@ -159,25 +260,6 @@ class RoomConsumer(JsonConsumer):
         await self._hub.attach(self)
         self._attached = True
         await self._send_snapshot(shared=True)
-
-    def _open(self, user: Any) -> Room:
-        # Joining first: ``participant_join`` checks visibility under the room lock anyway, so the
-        # common case costs one visibility check, not two (a join storm is bound by these).
-        # A row handle: ``participant_join`` loads it under its lock (NotFound if there is none).
-        room = Room(pk=self.room_id)
-        room._state.adding = False
-        try:
-            participant = services.participant_join(room=room, user=user)
-        except Conflict:
-            # Not live (or full): only someone who may see the room learns which.
-            room = selectors.room_for_user(user=user, room_id=self.room_id)
-            if room.state in (Room.State.ENDED, Room.State.CANCELLED):
-                raise _Gone from None
-            raise
-        self.role = participant.role
-        self._me = me_payload(room=room, participant=participant, user=user)
-        realtime.presence_add(room.pk, user.pk, self.connection_id)
-        return room
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "_attached", False):
@@ -249,9 +331,17 @@ class RoomConsumer(JsonConsumer):
         """
         if self.backlog is None:
             self.backlog = []
-        cached = (
-            self._hub.cached_snapshot(self.room_id) if shared and not self.is_moderator else None
-        )
+        cached = None
+        reading: asyncio.Future | None = None
+        if shared and not self.is_moderator:
+            cached = self._hub.cached_snapshot(self.room_id)
+            if cached is None:
+                reading, mine = self._hub.snapshot_reading(self.room_id)
+                if not mine:
+                    # Another arrival is reading it: share theirs (or read after all).
+                    await asyncio.shield(reading)
+                    reading = None
+                    cached = self._hub.cached_snapshot(self.room_id)
         if cached is not None:
             seq, room_part, replay = cached
             me = realtime.dumps(self._me)
@@ -269,13 +359,19 @@ class RoomConsumer(JsonConsumer):
                         self.backlog.append((frame_seq, realtime.close_code_for(kind)))
         else:
             user = self.scope["user"]
-            snapshot = await db(room_snapshot)(room=self.room, user=user)
-            seq = snapshot["seq"]
-            if not self.is_moderator and snapshot["me"]["role"] not in Participant.MODERATOR_ROLES:
-                room_part = {
-                    k: v for k, v in snapshot.items() if k not in ("seq", "type", "me", "id")
-                }
-                self._hub.store_snapshot(self.room_id, seq, realtime.dumps(room_part))
+            try:
+                snapshot = await db(room_snapshot)(room=self.room, user=user)
+                seq = snapshot["seq"]
+                if (
+                    not self.is_moderator
+                    and snapshot["me"]["role"] not in Participant.MODERATOR_ROLES
+                ):
+                    room_part = {
+                        k: v for k, v in snapshot.items() if k not in ("seq", "type", "me", "id")
+                    }
+                    self._hub.store_snapshot(self.room_id, seq, realtime.dumps(room_part))
+            finally:
+                self._hub.snapshot_read(self.room_id, reading)
             if request_id is not None:
                 snapshot["id"] = request_id
             if seq >= self._role_seq:

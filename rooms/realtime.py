@@ -609,6 +609,12 @@ def presence_add(room_id: Any, user_id: int, conn_id: str) -> None:
     backend().presence_add(str(room_id), user_id, conn_id)
 
 
+def presence_add_many(room_id: Any, entries: list[tuple[int, str]]) -> None:
+    """Record several sockets (user id, connection id) at once: one Redis round trip."""
+    if entries:
+        backend().presence_refresh(str(room_id), entries)
+
+
 def presence_remove(room_id: Any, user_id: int, conn_id: str) -> None:
     backend().presence_remove(str(room_id), user_id, conn_id)
 
@@ -759,7 +765,16 @@ def get_hub() -> RoomHub:
 
 
 class _LocalRoom:
-    __slots__ = ("sockets", "by_user", "ready", "recent", "last_seq", "evicted_upto", "snapshot")
+    __slots__ = (
+        "sockets",
+        "by_user",
+        "ready",
+        "recent",
+        "last_seq",
+        "evicted_upto",
+        "snapshot",
+        "reading",
+    )
 
     def __init__(self) -> None:
         self.sockets: set[RoomConsumer] = set()
@@ -775,6 +790,8 @@ class _LocalRoom:
         self.evicted_upto = 0
         # (seq, monotonic time built, JSON of a listener's snapshot without seq, type and me).
         self.snapshot: tuple[int, float, str] | None = None
+        # Done when the listener's snapshot being read from the database now is stored.
+        self.reading: asyncio.Future | None = None
 
     def remember(self, seq: int, data: dict[str, Any], message: dict, other: dict | None) -> None:
         if self.last_seq is not None and seq != self.last_seq + 1:
@@ -884,6 +901,25 @@ class RoomHub:
         if time.monotonic() - built_at > SHARED_SNAPSHOT_SECONDS or room.evicted_upto > seq:
             return None
         return seq, room_part, [item for item in room.recent if item[0] > seq]
+
+    def snapshot_reading(self, room_id: str) -> tuple[asyncio.Future | None, bool]:
+        """The listener's snapshot of ``room_id`` being read now, and whether the caller is the
+        one to read it (then it must call ``snapshot_read`` when done, stored or not). One read
+        at a time per room: a batch of arrivals waits for it instead of each reading the same."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            return None, True
+        if room.reading is None or room.reading.done():
+            room.reading = asyncio.get_running_loop().create_future()
+            return room.reading, True
+        return room.reading, False
+
+    def snapshot_read(self, room_id: str, reading: asyncio.Future | None) -> None:
+        if reading is not None and not reading.done():
+            reading.set_result(None)
+        room = self.rooms.get(room_id)
+        if room is not None and room.reading is reading:
+            room.reading = None
 
     def store_snapshot(self, room_id: str, seq: int, room_part: str) -> None:
         room = self.rooms.get(room_id)
