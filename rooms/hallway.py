@@ -14,10 +14,11 @@ Three queries for any page, whatever the number of rooms or of people followed:
 1. the page's rooms, all three sections in order: the candidates (live rooms, followed hosts'
    scheduled rooms) left-joined to the followed people's stage seats from the partial index
    rooms_active_on_stage and grouped ("followed people on stage", hence the section);
-2. who the cards show: the first stage seats of each room (followed people first) and the
-   first followed listeners of each room with how many there are, both ranked in SQL (window
-   functions) over the page's rooms, the listeners from the partial indexes
-   rooms_active_listeners / rooms_active_by_member without reading a participant row;
+2. who the cards show: the first stage seats of each room (followed people first), the
+   first followed listeners of each room with how many there are, and the members the viewer
+   blocked who are on a stage (the block warning), ranked in SQL (window functions) over the
+   page's rooms, the listeners from the partial indexes rooms_active_listeners /
+   rooms_active_by_member without reading a participant row;
 3. the names and faces of just those members and of the hosts, by primary key (a host whose
    account was deactivated takes their rooms off the page here).
 
@@ -86,7 +87,7 @@ from django.utils import timezone
 
 from audiosocial.errors import InvalidInput
 from follows.models import Follow
-from moderation.selectors import restricted_sanctions
+from moderation.selectors import blocked_user_ids_q, restricted_sanctions
 from rooms.models import Participant, Room
 from rooms.selectors import visible_rooms_q
 
@@ -190,6 +191,9 @@ class HallwayCard:
     speakers: list[HallwayPerson] = field(default_factory=list)
     followed_in_room: list[HallwayPerson] = field(default_factory=list)
     followed_in_room_count: int = 0
+    # Members the viewer blocked who are on this stage now (the card warns; blocks are private:
+    # only the viewer's own blocks count).
+    blocked_on_stage: list[HallwayPerson] = field(default_factory=list)
 
 
 @dataclass
@@ -659,7 +663,7 @@ def _page_rooms(user: Any, position: _Position | None, limit: int) -> list[tuple
 
 # --- 2. Who is shown on the cards; 3. their names and faces ------------------------------------
 
-_STAGE_SEAT, _FOLLOWED_LISTENER = 0, 1
+_STAGE_SEAT, _FOLLOWED_LISTENER, _BLOCKED_ON_STAGE = 0, 1, 2
 
 
 def _role_rank() -> Case:
@@ -684,7 +688,11 @@ def _previews_builder(user: Any, slot: Slot) -> QuerySet:
       there are, ranked over the page's listeners against the followed set. The partial index
       rooms_active_listeners hands them over in arrival order (so the sort behind the ranking
       has next to nothing to do) without reading a participant row; for members who follow few
-      people, rooms_active_by_member finds them from the followed side instead.
+      people, rooms_active_by_member finds them from the followed side instead;
+    * every member the viewer blocked who is on one of those stages (the block warning), in
+      stage order: the viewer's blocks (index moderation_block_unique, on the blocker first)
+      against the page's stage seats. Only the viewer's own blocks: a room whose host blocked
+      them, or whom they blocked, is not on the page at all.
 
     Ranks, not times: no member columns or timestamps to decode; the members' names are read
     for the few people shown only (query 3).
@@ -725,7 +733,23 @@ def _previews_builder(user: Any, slot: Slot) -> QuerySet:
         .filter(rank__lte=FOLLOWED_PREVIEWS)
         .values_list("kind", "room_id", "user_id", "rank", "total")
     )
-    return stage.union(listeners, all=True)
+    blocked_ids, _ = blocked_user_ids_q(user_id=user.pk)
+    blocked = (
+        Participant.objects.filter(
+            rooms, left_at__isnull=True, role__in=_STAGE, user_id__in=blocked_ids
+        )
+        .annotate(
+            kind=Value(_BLOCKED_ON_STAGE),
+            rank=Window(
+                RowNumber(),
+                partition_by=room,
+                order_by=[_role_rank().asc(), F("joined_at").asc(), "pk"],
+            ),
+            total=Value(0),
+        )
+        .values_list("kind", "room_id", "user_id", "rank", "total")
+    )
+    return stage.union(listeners, blocked, all=True)
 
 
 def _people_builder(user: Any, slot: Slot) -> QuerySet:
@@ -736,24 +760,29 @@ def _people_builder(user: Any, slot: Slot) -> QuerySet:
 
 
 def _attach_people(user: Any, cards: list[HallwayCard], host_ids: list[int]) -> set[int]:
-    """Hosts, speaker previews and followed people for every card: two queries in all.
+    """Hosts, speaker previews, followed people and blocked people on stage for every card: two
+    queries in all.
 
     Speaker previews: followed people first, then host, moderators, speakers, each by arrival.
     Followed people: those on stage (host, moderators, speakers, each by arrival), then
-    listeners by arrival. Returns the ids of the hosts whose account is not active."""
+    listeners by arrival. Blocked on stage: the viewer's blocked members on the stage, in stage
+    order. Returns the ids of the hosts whose account is not active."""
     by_room = {card.room.pk: card for card in cards}
     rows = _fetch(("previews",), _previews_builder, user=user, values={"rooms": list(by_room)})
     seats: dict[Any, list[tuple[int, int]]] = {}
     listeners: dict[Any, list[tuple[int, int]]] = {}
     listener_counts: dict[Any, int] = {}
+    blocked: dict[Any, list[tuple[int, int]]] = {}
     for kind, room_id, member_id, rank, total in rows:
         if kind == _STAGE_SEAT:
             seats.setdefault(room_id, []).append((rank, member_id))
-        else:
+        elif kind == _FOLLOWED_LISTENER:
             listeners.setdefault(room_id, []).append((rank, member_id))
             listener_counts[room_id] = total
+        else:
+            blocked.setdefault(room_id, []).append((rank, member_id))
 
-    shown: dict[Any, tuple[list[int], list[int]]] = {}
+    shown: dict[Any, tuple[list[int], list[int], list[int]]] = {}
     wanted = set(host_ids)
     for room_id, card in by_room.items():
         room_seats = [m for _, m in sorted(seats.get(room_id, ()))]
@@ -762,8 +791,9 @@ def _attach_people(user: Any, cards: list[HallwayCard], host_ids: list[int]) -> 
         followed = room_seats[: card.followed_on_stage_count]
         followed += [m for _, m in sorted(listeners.get(room_id, ()))]
         followed = followed[:FOLLOWED_PREVIEWS]
-        shown[room_id] = (speakers, followed)
-        wanted.update(speakers, followed)
+        warned = [m for _, m in sorted(blocked.get(room_id, ()))]
+        shown[room_id] = (speakers, followed, warned)
+        wanted.update(speakers, followed, warned)
         card.followed_in_room_count = card.followed_on_stage_count + listener_counts.get(room_id, 0)
 
     people: dict[int, HallwayPerson] = {}
@@ -778,11 +808,12 @@ def _attach_people(user: Any, cards: list[HallwayCard], host_ids: list[int]) -> 
         card.room.host = people.get(host_id) or HallwayPerson(host_id, "", "", "")
         if host_id not in people:  # the account is gone since the first query
             inactive.add(host_id)
-    for room_id, (speakers, followed) in shown.items():
+    for room_id, (speakers, followed, warned) in shown.items():
         card = by_room[room_id]
         # Someone gone since the first query is left out.
         card.speakers = [people[m] for m in speakers if m in people]
         card.followed_in_room = [people[m] for m in followed if m in people]
+        card.blocked_on_stage = [people[m] for m in warned if m in people]
     return inactive
 
 

@@ -68,6 +68,7 @@ def page_payload(page: hallway.HallwayPage, *, next_url: str | None) -> dict[str
                 "followed_on_stage_count": card.followed_on_stage_count,
                 "followed_in_room": [person(p) for p in card.followed_in_room],
                 "followed_in_room_count": card.followed_in_room_count,
+                "blocked_on_stage": [person(p) for p in card.blocked_on_stage],
                 "started_at": _when(room.started_at),
                 "scheduled_for": _when(room.scheduled_for),
             }
@@ -102,6 +103,13 @@ class HallwayCardSerializer(serializers.Serializer):
     )
     followed_in_room_count = serializers.IntegerField(
         help_text="How many people you follow are in the room."
+    )
+    blocked_on_stage = UserCardSerializer(
+        many=True,
+        help_text=(
+            "People you blocked who are on stage now (host, moderators, speakers), in stage "
+            "order: show a warning on the card. Only your own blocks; empty otherwise."
+        ),
     )
     started_at = serializers.DateTimeField(source="room.started_at", allow_null=True)
     scheduled_for = serializers.DateTimeField(source="room.scheduled_for", allow_null=True)

@@ -44,6 +44,7 @@ def test_hallway_card_shape(api, member, users):
         "followed_on_stage_count": 1,
         "followed_in_room": [card["host"]],
         "followed_in_room_count": 1,
+        "blocked_on_stage": [],
         "started_at": room.started_at.isoformat().replace("+00:00", "Z"),
         "scheduled_for": None,
     }

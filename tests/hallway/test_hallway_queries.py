@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from follows.models import Follow
+from moderation.models import Block
 from rooms.hallway import hallway_for
 from rooms.models import Participant, Room
 
@@ -23,7 +24,8 @@ LARGE = {"followees": 5000, "rooms": 200}
 
 def seed(member, *, followees: int, rooms: int) -> None:
     """``followees`` followed members; ``rooms`` live rooms (half hosted by followed members,
-    each with a followed speaker and two listeners) and as many scheduled ones."""
+    each with a followed speaker, a moderator the member blocked and two listeners) and as many
+    scheduled ones."""
     people = User.objects.bulk_create(
         User(username=f"p{i}", email=f"p{i}@example.test", password="!")
         for i in range(max(followees, 4 * rooms + 4))
@@ -50,12 +52,17 @@ def seed(member, *, followees: int, rooms: int) -> None:
         )
         for i in range(rooms)
     )
+    blocked = User.objects.bulk_create(
+        User(username=f"b{i}", email=f"b{i}@example.test", password="!") for i in range(rooms)
+    )
+    Block.objects.bulk_create(Block(blocker=member, blocked=b) for b in blocked)
     participants = []
     for i, room in enumerate(live):
         participants.append(Participant(room=room, user=room.host, role="host"))
         participants.append(Participant(room=room, user=people[rooms + i], role="speaker"))
         participants.append(Participant(room=room, user=people[2 * rooms + i], role="listener"))
         participants.append(Participant(room=room, user=people[3 * rooms + i], role="listener"))
+        participants.append(Participant(room=room, user=blocked[i], role="moderator"))
     Participant.objects.bulk_create(participants)
 
 
@@ -67,6 +74,11 @@ def test_first_page_takes_three_queries_at_any_size(member, django_assert_num_qu
         page = hallway_for(user=member)
 
     assert len(page.cards) == min(20, 2 * size["rooms"])
+    # Every live card warns about its blocked moderator.
+    assert all(
+        [p.username[0] for p in c.blocked_on_stage] == (["b"] if c.room.is_live else [])
+        for c in page.cards
+    )
     # The cards are fully assembled: reading them costs nothing more.
     with django_assert_num_queries(0):
         [(c.room.host.username, [s.username for s in c.speakers]) for c in page.cards]
@@ -95,4 +107,6 @@ def test_the_api_request_query_count_does_not_grow(member, django_assert_num_que
         response = client.get("/api/hallway/")
 
     assert response.status_code == 200
-    assert len(response.json()["results"]) == min(20, 2 * size["rooms"])
+    results = response.json()["results"]
+    assert len(results) == min(20, 2 * size["rooms"])
+    assert all(len(r["blocked_on_stage"]) == (r["state"] == "live") for r in results)

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
-from moderation.models import Sanction
+from moderation.models import Block, Sanction
 from rooms import hallway
 from rooms.hallway import hallway_for
 from rooms.hallway_api import HallwayOutputSerializer, page_payload
@@ -134,10 +134,12 @@ def test_the_api_body_is_what_the_documented_serializer_writes(member, users):
     follow(member, users["h1"], users["s1"])
     type(users["s1"]).objects.filter(pk=users["s1"].pk).update(avatar="avatars/2026/11/s1.png")
     live_room(users["h1"], speakers=[users["s1"], users["s2"]], audience=12, topic="jazz")
-    live_room(users["h2"], audience=3, visibility="public")
+    live_room(users["h2"], speakers=[users["rude"]], audience=3, visibility="public")
+    Block.objects.create(blocker=member, blocked=users["rude"])
     scheduled_room(users["h1"], in_hours=5)
 
-    page = hallway_for(user=member, limit=2)
+    page = hallway_for(user=member, limit=3)
+    assert [len(card.blocked_on_stage) for card in page.cards] == [0, 0, 1]
     body = page_payload(page, next_url="http://testserver/api/hallway/?cursor=x")
 
     documented = HallwayOutputSerializer(
