@@ -23,6 +23,12 @@ const FINAL_CODES = new Set([
   CLOSE.NOT_AUTHENTICATED, CLOSE.FORBIDDEN, CLOSE.NOT_FOUND, CLOSE.NOT_JOINABLE, CLOSE.ENDED,
 ]);
 const ROLE_MOVE_FALLBACK_MS = 3000;
+// Why the account was signed out (`session.terminated`'s reason, docs/protocol.md).
+const SIGNED_OUT = {
+  suspension: "A moderator suspended your account: you can't use rooms until the suspension ends. Signing in tells you when.",
+  ban: "A moderator banned your account.",
+  evicted: "A moderator suspended or banned your account: you can't use rooms. Signing in tells you more.",
+};
 
 const root = document.querySelector("[data-room-root]");
 const config = JSON.parse(document.getElementById("room-config").textContent);
@@ -127,7 +133,7 @@ function handleMessage(message) {
     return;
   }
   if (message.type === "session.terminated") {
-    finalState("gone", "You were signed out", "Your account can no longer use rooms.");
+    finalState("gone", "You were signed out", SIGNED_OUT[message.reason] ?? SIGNED_OUT.evicted);
     return;
   }
   if (awaitingSnapshot) {
@@ -237,9 +243,11 @@ function react(change) {
       break;
     }
     case "removed":
-      if (change.mine) {
-        finalState("removed", "You were removed from this room", "A moderator removed you. You can't rejoin this room.");
-      }
+      if (!change.mine) break;
+      // A suspension or ban takes the member out of every room ("evicted") and ends their
+      // sessions: whichever of the two messages comes first says so, not "removed from this room".
+      if (change.reason === "evicted") finalState("gone", "You were signed out", SIGNED_OUT.evicted);
+      else finalState("removed", "You were removed from this room", "A moderator removed you. You can't rejoin this room.");
       break;
     case "moved":
       // Final, so the socket stops: reconnecting would join this room again and move the
