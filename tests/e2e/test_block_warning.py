@@ -48,6 +48,14 @@ def test_a_blocked_member_on_stage_is_a_warning_not_a_wall(open_browser):
     dan_on_stage = person(c.page, "stage", "Dan Cohost")
     expect(dan_on_stage).to_have_attribute("aria-label", re.compile("you blocked them"))
     expect(dan_on_stage.locator("[data-blocked]")).to_have_text("Blocked")
+    # Her hallway (another tab) shows the room with the same warning on its card.
+    hallway = c.context.new_page()
+    hallway.goto("/")
+    card = hallway.locator("[data-room-card]", has_text="Night shift")
+    expect(card.locator("[data-blocked-warning]")).to_have_text(
+        "Someone you blocked is speaking: Dan Cohost"
+    )
+    hallway.close()
     # Nobody else is told: not the host, not Dan.
     expect(a.page.locator("[data-blocked-warning]")).to_be_hidden()
     expect(d.page.locator("[data-blocked-warning]")).to_be_hidden()
