@@ -16,6 +16,7 @@ from audiosocial.errors import InvalidInput, NotFound
 from follows.models import Follow
 from moderation.models import Block
 from moderation.selectors import is_restricted
+from notifications.models import MutedActor
 
 # One stable code and one sentence per way an invitation can be refused: the signup form, the
 # headless API and the signup link all show the same words.
@@ -209,6 +210,8 @@ def profiles_for(*, viewer: User) -> QuerySet[User]:
             # Either way, a block hides the follow button on both profiles (docs/moderation.md).
             blocked_by_you=Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("pk"))),
             blocks_you=Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)),
+            # The profile's "Mute notifications" toggle (notifications.services.actor_mute).
+            muted_by_you=Exists(MutedActor.objects.filter(user=viewer, muted=OuterRef("pk"))),
         )
     )
 

@@ -1,4 +1,4 @@
-"""Web pages: profiles, editing your own, your invitations. Members only."""
+"""Web pages: profiles, editing your own, your invitations, whom you blocked. Members only."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ from accounts.api import signup_url
 from accounts.forms import InvitationCreateForm, ProfileForm
 from accounts.throttling import InvitationThrottle, ProfileLookupThrottle, page_throttled
 from audiosocial.errors import ApplicationError, NotFound
+from moderation import selectors as moderation_selectors
+from moderation import services as moderation_services
+from notifications.views import older_than
+
+# Blocked members per settings page ("Older" pages on).
+BLOCKED_PAGE_SIZE = 50
 
 
 def _too_many(request: HttpRequest, wait: float) -> HttpResponse:
@@ -118,3 +124,46 @@ def invitation_revoke(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, "Invitation revoked: its link no longer works.")
     return redirect("invitations")
+
+
+@login_required
+def settings_blocked(request: HttpRequest) -> HttpResponse:
+    """The members you blocked, newest first, each with "Unblock"."""
+    before = request.GET.get("before", "")
+    if not (before.isascii() and before.isdecimal()):
+        before = ""
+    # Deactivated members are left out: the block keeps nothing of theirs from you meanwhile.
+    blocks = (
+        moderation_selectors.blocks_made_by(user=request.user)
+        .filter(blocked__is_active=True)
+        .order_by("-created_at", "-pk")
+    )
+    rows = list(older_than(blocks, before)[: BLOCKED_PAGE_SIZE + 1])
+    return render(
+        request,
+        "settings/blocked.html",
+        {
+            "blocks": rows[:BLOCKED_PAGE_SIZE],
+            "older": rows[BLOCKED_PAGE_SIZE - 1].pk if len(rows) > BLOCKED_PAGE_SIZE else None,
+            "before": before,
+        },
+    )
+
+
+@login_required
+@require_POST
+def settings_unblock(request: HttpRequest) -> HttpResponse:
+    """ "Unblock" beside a member in the list: back to the same page of it."""
+    try:
+        member = selectors.member_by_username(username=request.POST.get("username", ""))
+        if moderation_services.block_delete(blocker=request.user, blocked=member):
+            messages.success(request, f"You unblocked {member.name}.")
+        else:
+            messages.info(request, f"{member.name} was not blocked.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    target = reverse("settings-blocked")
+    before = request.POST.get("before", "")
+    if before.isascii() and before.isdecimal():
+        target += f"?before={before}"
+    return redirect(target)

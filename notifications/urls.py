@@ -10,4 +10,7 @@ urlpatterns = [
         views.notification_open,
         name="notification-open",
     ),
+    path("settings/notifications/", views.settings_notifications, name="settings-notifications"),
+    path("settings/notifications/unmute/", views.settings_unmute, name="settings-unmute"),
+    path("@<str:username>/mute-notifications/", views.mute_toggle, name="mute-notifications"),
 ]
