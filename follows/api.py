@@ -81,6 +81,29 @@ class SuggestionsInputSerializer(serializers.Serializer):
     )
 
 
+class MemberSearchItemSerializer(serializers.Serializer):
+    user = UserCardSerializer(source="*")
+    followed_by_you = serializers.BooleanField(help_text="You follow this member.")
+    follows_you = serializers.BooleanField(help_text="This member follows you.")
+    follower_count = serializers.IntegerField()
+
+
+class MemberSearchOutputSerializer(serializers.Serializer):
+    query = serializers.CharField(help_text="The search as used (trimmed, without a leading @).")
+    results = MemberSearchItemSerializer(many=True)
+
+
+class MemberSearchInputSerializer(serializers.Serializer):
+    q = serializers.CharField(
+        allow_blank=True,
+        max_length=200,
+        help_text="Part of a username or display name (the first 50 characters count).",
+    )
+    limit = serializers.IntegerField(
+        required=False, default=20, min_value=1, max_value=selectors.SEARCH_MAX
+    )
+
+
 # --- Views -------------------------------------------------------------------------------------
 
 
@@ -180,3 +203,25 @@ class SuggestionsApi(APIView):
             user=request.user, limit=params.validated_data["limit"]
         )
         return Response(SuggestionsOutputSerializer({"results": suggestions}).data)
+
+
+class MemberSearchApi(APIView):
+    @extend_schema(
+        operation_id="users_search",
+        summary="Find members by username or display name",
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="What to look for.", required=True),
+            OpenApiParameter(
+                "limit", OpenApiTypes.INT, description="1-30, default 20.", required=False
+            ),
+        ],
+        responses={200: MemberSearchOutputSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        params = MemberSearchInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = selectors.member_search_query(params.validated_data["q"])
+        members = selectors.member_search(
+            viewer=request.user, query=query, limit=params.validated_data["limit"]
+        )
+        return Response(MemberSearchOutputSerializer({"query": query, "results": members}).data)

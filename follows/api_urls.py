@@ -9,5 +9,6 @@ urlpatterns = [
     path("users/<str:username>/followers/", api.FollowersApi.as_view(), name="api-user-followers"),
     path("users/<str:username>/following/", api.FollowingApi.as_view(), name="api-user-following"),
     path("suggestions/", api.SuggestionsApi.as_view(), name="api-suggestions"),
+    path("users/", api.MemberSearchApi.as_view(), name="api-users-search"),
     path("hallway/", HallwayApi.as_view(), name="api-hallway"),
 ]

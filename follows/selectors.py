@@ -9,7 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.selectors import profiles_for
@@ -175,3 +186,47 @@ def suggestions_for(*, user: User, limit: int = 20) -> list[Suggestion]:
         if candidate is not None:
             result.append(Suggestion(candidate, REASON_FOLLOWED_BY, n))
     return result[:limit]
+
+
+# --- Finding people ----------------------------------------------------------------------------
+
+SEARCH_MAX = 30
+SEARCH_QUERY_MAX_LENGTH = 50
+
+
+def member_search_query(raw: str | None) -> str:
+    """A search as typed, made usable: trimmed, a leading ``@`` dropped, at most 50 characters."""
+    return (raw or "").strip().lstrip("@").strip()[:SEARCH_QUERY_MAX_LENGTH]
+
+
+def member_search(*, viewer: User, query: str, limit: int = 20) -> list[User]:
+    """Members whose username or display name contains ``query`` (case-insensitive), as
+    ``viewer`` sees them (``profiles_for``'s flags and counts), in one query.
+
+    Best matches first: the exact username, then usernames and display names that start with
+    it, then the rest; among equals, the most followed. Never ``viewer`` themselves, members
+    blocked either way, deactivated, suspended or banned members (as suggestions). An empty
+    query finds nobody.
+    """
+    query = member_search_query(query)
+    if not query:
+        return []
+    limit = max(1, min(limit, SEARCH_MAX))
+    blocked_by_me, blocked_me = blocked_user_ids_q(user_id=viewer.pk)
+    rank = Case(
+        When(username__iexact=query, then=Value(0)),
+        When(username__istartswith=query, then=Value(1)),
+        When(display_name__istartswith=query, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    return list(
+        profiles_for(viewer=viewer)
+        .filter(Q(username__icontains=query) | Q(display_name__icontains=query))
+        .exclude(pk=viewer.pk)
+        .exclude(pk__in=blocked_by_me)
+        .exclude(pk__in=blocked_me)
+        .exclude(pk__in=restricted_sanctions().values("user_id"))
+        .annotate(rank=rank)
+        .order_by("rank", "-follower_count", "username")[:limit]
+    )

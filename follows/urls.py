@@ -3,6 +3,7 @@ from django.urls import path
 from follows import views
 
 urlpatterns = [
+    path("people/", views.people_page, name="people"),
     path("@<str:username>/follow/", views.follow_toggle, name="follow"),
     path("@<str:username>/block/", views.block_toggle, name="block"),
     path("@<str:username>/report/", views.report_member, name="report-member"),

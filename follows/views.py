@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import member_by_username
@@ -19,6 +20,7 @@ from follows import selectors, services
 from moderation.models import Report
 
 LIST_SIZE = 100
+PEOPLE_RESULTS = 20
 
 
 def _member(username: str):
@@ -41,7 +43,32 @@ def follow_toggle(request: HttpRequest, username: str) -> HttpResponse:
             messages.success(request, f"You follow {member.name}: their rooms come first now.")
     except ApplicationError as exc:
         messages.error(request, exc.message)
-    return redirect("profile", username=member.username)
+    return _back(request, fallback=member)
+
+
+def _back(request: HttpRequest, *, fallback) -> HttpResponse:
+    """To ``next`` when it is a page of this site (the people page), else to the profile."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("profile", username=fallback.username)
+
+
+@login_required
+def people_page(request: HttpRequest) -> HttpResponse:
+    """Find people: a search by name, and people you may know when there is no search."""
+    query = selectors.member_search_query(request.GET.get("q"))
+    if query:
+        found = selectors.member_search(viewer=request.user, query=query, limit=PEOPLE_RESULTS)
+        context = {"query": query, "results": found}
+    else:
+        context = {
+            "query": "",
+            "suggestions": selectors.suggestions_for(user=request.user, limit=PEOPLE_RESULTS),
+        }
+    return render(request, "follows/find_people.html", context)
 
 
 @login_required
