@@ -16,7 +16,7 @@ from accounts.throttling import InvitationThrottle, ProfileLookupThrottle, page_
 from audiosocial.errors import ApplicationError, NotFound
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
-from notifications.views import older_than
+from notifications.views import older_than, username_from
 
 # Blocked members per settings page ("Older" pages on).
 BLOCKED_PAGE_SIZE = 50
@@ -155,7 +155,8 @@ def settings_blocked(request: HttpRequest) -> HttpResponse:
 def settings_unblock(request: HttpRequest) -> HttpResponse:
     """ "Unblock" beside a member in the list: back to the same page of it."""
     try:
-        member = selectors.member_by_username(username=request.POST.get("username", ""))
+        username = username_from(request.POST.get("username", ""))
+        member = selectors.member_by_username(username=username)
         if moderation_services.block_delete(blocker=request.user, blocked=member):
             messages.success(request, f"You unblocked {member.name}.")
         else:

@@ -43,6 +43,14 @@ KIND_EXPLANATIONS = {
 }
 
 
+def username_from(raw: str) -> str:
+    """A username from a form or an address. PostgreSQL text cannot hold NUL, so such a name
+    matches nobody: ``NotFound`` here rather than a database error (a 500) in the lookup."""
+    if "\x00" in raw:
+        raise NotFound("No member has that username.", code="user_not_found")
+    return raw
+
+
 def older_than(queryset: QuerySet, before: str) -> QuerySet:
     """The rows after the row ``before`` (an id) in ``(-created_at, -id)`` order: the "Older"
     link of a list page. A cursor that is not a row of ``queryset`` is ignored (first page)."""
@@ -158,8 +166,8 @@ def _settings_page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
 @require_POST
 def settings_unmute(request: HttpRequest) -> HttpResponse:
     """ "Unmute" beside a person in the settings list: back to the same page of the list."""
-    username = request.POST.get("username", "")
     try:
+        username = username_from(request.POST.get("username", ""))
         member = services.actor_unmute(user=request.user, username=username)
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -178,6 +186,7 @@ def mute_toggle(request: HttpRequest, username: str) -> HttpResponse:
     """The profile's "Mute notifications" / "Unmute notifications" button (``action=unmute``)."""
     unmute = request.POST.get("action") == "unmute"
     try:
+        username = username_from(username)
         if unmute:
             member = services.actor_unmute(user=request.user, username=username)
         else:

@@ -441,3 +441,14 @@ def test_a_muted_member_causes_no_notification(client, member):
     assert not eligible.exists()
     client.post("/@ann/mute-notifications/", {"action": "unmute"})
     assert eligible.exists()
+
+
+def test_a_nul_in_a_username_is_an_unknown_member_not_a_500(client, member):
+    # PostgreSQL text cannot hold NUL: the lookup must not reach the database with one.
+    block(member, UserFactory(username="ann"))
+    response = client.post("/settings/blocked/unblock/", {"username": "a\x00nn"}, follow=True)
+    assert "No member has that username." in messages_of(response)
+    response = client.post("/settings/notifications/unmute/", {"username": "a\x00nn"}, follow=True)
+    assert "No member has that username." in messages_of(response)
+    assert client.post("/@a%00nn/mute-notifications/").status_code == 404
+    assert Block.objects.count() == 1
