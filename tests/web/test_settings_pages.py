@@ -452,3 +452,9 @@ def test_a_nul_in_a_username_is_an_unknown_member_not_a_500(client, member):
     assert "No member has that username." in messages_of(response)
     assert client.post("/@a%00nn/mute-notifications/").status_code == 404
     assert Block.objects.count() == 1
+
+
+def test_the_notifications_page_links_to_its_settings(client, member):
+    assert 'href="/settings/notifications/">Notification settings</a>' in page(
+        client, "/notifications/"
+    )
