@@ -458,3 +458,16 @@ def test_the_notifications_page_links_to_its_settings(client, member):
     assert 'href="/settings/notifications/">Notification settings</a>' in page(
         client, "/notifications/"
     )
+
+
+def test_the_profile_knows_your_mute_within_its_one_query(member, django_assert_num_queries):
+    from accounts.selectors import profile_get
+
+    ann = UserFactory(username="ann")
+    bob = UserFactory(username="bob")
+    mute(member, ann)
+    mute(bob, member)
+    with django_assert_num_queries(1):
+        assert profile_get(viewer=member, username="ann").muted_by_you is True
+    with django_assert_num_queries(1):
+        assert profile_get(viewer=member, username="bob").muted_by_you is False
