@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import selectors, services
 from accounts.api import signup_url
@@ -127,6 +127,7 @@ def invitation_revoke(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def settings_blocked(request: HttpRequest) -> HttpResponse:
     """The members you blocked, newest first, each with "Unblock"."""
     before = request.GET.get("before", "")

@@ -98,6 +98,12 @@ def test_changes_are_post_only(client, member, url):
     assert client.get(url).status_code == 405
 
 
+def test_the_blocked_list_is_read_only(client, member):
+    block(member, UserFactory(username="ann"))
+    assert client.post("/settings/blocked/", {"username": "ann"}).status_code == 405
+    assert Block.objects.count() == 1
+
+
 def test_changes_need_the_csrf_token(member):
     ann = UserFactory(username="ann")
     mute(member, ann)
