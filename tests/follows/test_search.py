@@ -141,8 +141,9 @@ def test_people_page_searches_and_follows_without_leaving_it(client, people):
 def test_follow_never_sends_you_off_site(client, people):
     me, _ = people
     client.force_login(me)
-    response = client.post("/@bob/follow/", {"next": "https://elsewhere.example/"})
-    assert response["Location"] == "/@bob"
+    for target in ("https://elsewhere.example/", "//elsewhere.example/", "people", "²"):
+        response = client.post("/@bob/follow/", {"next": target, "action": "unfollow"})
+        assert response.status_code == 302 and response["Location"] == "/@bob", target
 
 
 def test_people_page_without_a_search_suggests_people(client, people):
