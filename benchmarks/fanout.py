@@ -567,19 +567,92 @@ def run_daphne(args, env, n: int, daphnes: int, host, cookies, host_cookie) -> d
             )
         )
     result: dict[str, Any] = {"n": n, "daphnes": daphnes}
-    handles = []
     try:
         for port in ports:
             _wait_port(port)
         urls = [f"ws://127.0.0.1:{port}/ws/rooms/{room.pk}/" for port in ports]
+        phases = set(args.phases.split(","))
+        if "seat" in phases:
+            measure_seated_room(args, result, urls, n, cookies, host_cookie, procs)
+        if "storm" in phases:
+            measure_storm(args, result, ports, n, host, cookies, procs)
+        return result
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (seconds)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy so far (all cores, every process)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().startswith("postgres"):
+                    pids.append(int(entry.name))
+    return pids
+
+
+class CpuMeter:
+    """CPU spent during a phase: the daphne processes, PostgreSQL, and the whole machine (which
+    includes the clients and anything else running), so a figure can be read per join whatever
+    else loads the machine."""
+
+    def __init__(self, procs) -> None:
+        self.daphnes = [p.pid for p in procs]
+        self.start = (_cpu_seconds(self.daphnes), _cpu_seconds(_postgres_pids()))
+        self.busy = _machine_busy_seconds()
+        self.t0 = time.time()
+        self.load = Path("/proc/loadavg").read_text().split()[0]
+
+    def report(self, per: int) -> dict[str, Any]:
+        daphne = _cpu_seconds(self.daphnes) - self.start[0]
+        postgres = _cpu_seconds(_postgres_pids()) - self.start[1]
+        busy = _machine_busy_seconds() - self.busy
+        wall = time.time() - self.t0
+        return {
+            "daphne_cpu_ms_per_join": round(daphne / per * 1000, 2),
+            "postgres_cpu_ms_per_join": round(postgres / per * 1000, 2),
+            "daphne_cores": round(daphne / wall, 2),
+            "machine_busy_cores": round(busy / wall, 2),
+            "loadavg_at_start": self.load,
+        }
+
+
+def measure_seated_room(args, result, urls, n: int, cookies, host_cookie, procs) -> None:
+    handles = []
+    try:
         # 1. Seat everyone (as fast as the server admits them), then measure delivery.
         t0 = time.time()
+        meter = CpuMeter(procs)
         handles = start_clients(urls, cookies[:n], args.client_procs, 10_000, pending=8)
         rows = wait_seated(handles, n, t0 + args.seat_timeout)
         result["seating"] = {
             "seated": sum(1 for r in rows if r[0] is not None),
             "seconds": max((r[0] for r in rows if r[0] is not None), default=t0) - t0,
         }
+        result["seating_cpu"] = meter.report(max(1, result["seating"]["seated"]))
         time.sleep(1.5)
         collect(handles)  # counters start now
         sent = asyncio.run(host_toggles(urls[0], host_cookie, 10, args.seconds, reference=False))
@@ -598,33 +671,33 @@ def run_daphne(args, env, n: int, daphnes: int, host, cookies, host_cookie) -> d
             **latency_stats(rows, sent, n),
             **rate_stats(rows, (t1, t1 + int(args.seconds))),
         }
-        stop_clients(handles)
-        handles = []
+    finally:
+        if handles:
+            stop_clients(handles)
+
+
+def measure_storm(args, result, ports, n: int, host, cookies, procs) -> None:
+    handles = []
+    try:
         # 2. Join storm: a fresh room, N listeners arriving at --join-rate per second.
         room = fresh_room(host)
         urls = [f"ws://127.0.0.1:{port}/ws/rooms/{room.pk}/" for port in ports]
         t0 = time.time()
+        meter = CpuMeter(procs)
         handles = start_clients(urls, cookies[:n], args.client_procs, args.join_rate)
         rows = wait_seated(handles, n, t0 + args.storm_timeout)
         seated = [r[0] for r in rows if r[0] is not None]
         last = max(seated, default=time.time())
+        result["storm_cpu"] = meter.report(max(1, len(seated)))
         result["storm"] = {
             "seated": len(seated),
             "seconds": last - t0,
             "refused": sum(1 for r in rows if r[5] is not None and r[0] is None),
             **rate_stats(rows, (int(t0) + 1, int(last) + 1)),
         }
-        return result
     finally:
         if handles:
             stop_clients(handles)
-        for proc in procs:
-            proc.send_signal(signal.SIGINT)
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def wait_delivered(handles, n: int, events: int, deadline: float) -> list[tuple]:
@@ -671,7 +744,12 @@ def main() -> None:
         ),
     )
     parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+    )
+    parser.add_argument(
+        "--phases",
+        default="seat,storm",
+        help="seat (seating, then events and reactions), storm (join storm); both by default",
     )
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
@@ -684,13 +762,14 @@ def main() -> None:
     host, _members, cookies, host_cookie = make_members(max(sizes))
     results = []
     for n in sizes:
-        reference = None if args.skip_reference else run_reference(args, n)
+        skip = args.skip_reference or "seat" not in args.phases.split(",")
+        reference = None if skip else run_reference(args, n)
         if reference:
             print(f"N={n} reference: {json.dumps(reference)}", flush=True)
         for daphnes in [int(d) for d in args.daphnes.split(",")]:
             outcome = run_daphne(args, env, n, daphnes, host, cookies, host_cookie)
             outcome["reference"] = reference
-            if reference:
+            if reference and "events" in outcome:
                 outcome["events"]["p95_ratio"] = outcome["events"]["p95_ms"] / reference["p95_ms"]
                 outcome["events_reactions"]["p95_ratio"] = (
                     outcome["events_reactions"]["p95_ms"] / reference["with_reactions_p95_ms"]

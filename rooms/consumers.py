@@ -16,6 +16,7 @@ import copy
 import json
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -55,7 +56,7 @@ FLOOD_BURST = 30.0
 _grace_tasks: set[asyncio.Task] = set()
 
 
-def db(func: Any) -> Any:
+def db(func: Any, *, executor: ThreadPoolExecutor | None = None) -> Any:
     """``database_sync_to_async``, spread over a thread pool where the database allows it.
 
     Channels runs every ``database_sync_to_async`` call of a process in one thread: a join storm
@@ -65,7 +66,7 @@ def db(func: Any) -> Any:
     """
     if connection.vendor == "sqlite":
         return database_sync_to_async(func)
-    return database_sync_to_async(func, thread_sensitive=False)
+    return database_sync_to_async(func, thread_sensitive=False, executor=executor)
 
 
 def _user_group(user_id: int) -> str:
@@ -99,6 +100,9 @@ class _Gone(Exception):
 # ``participant_join``'s answer.
 
 ADMISSION_BATCH_MAX = 250
+# Admissions have threads of their own: behind the handshakes and snapshots of a storm in the
+# shared pool's queue, every waiting socket waited for all of them.
+_admission_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="room-admission")
 
 
 class _Admission:
@@ -140,7 +144,7 @@ async def _run_admissions(key: tuple, admission: _Admission) -> None:
             batch = admission.waiting[:ADMISSION_BATCH_MAX]
             del admission.waiting[:ADMISSION_BATCH_MAX]
             try:
-                outcomes = await db(_admit_batch)(
+                outcomes = await db(_admit_batch, executor=_admission_threads)(
                     admission.room_id, [(user, conn) for user, conn, _ in batch]
                 )
             except Exception as exc:  # a failure of the batch itself: every member gets it
@@ -181,6 +185,40 @@ def _admit_batch(room_id: str, entries: list[tuple[Any, str]]) -> list[Any]:
             outcome = (copy.copy(room), outcome.role, me)
         results.append(outcome)
     return results
+
+
+# Closed sockets leave the room's presence together: when a room ends, thousands close at once,
+# and one thread hop and Redis round trip each queued the next storm's handshakes behind them.
+CLOSING_WINDOW_SECONDS = 0.02
+_closings: dict[tuple[asyncio.AbstractEventLoop, str], tuple[list, asyncio.Future]] = {}
+
+
+async def _forget_presence(room_id: str, user_id: int, connection_id: str) -> None:
+    """Remove a closed socket from the room's presence (with the others closing now); returns
+    when it is removed."""
+    loop = asyncio.get_running_loop()
+    key = (loop, room_id)
+    pending = _closings.get(key)
+    if pending is None:
+        pending = _closings[key] = ([], loop.create_future())
+        task = loop.create_task(_flush_closings(key))
+        _grace_tasks.add(task)
+        task.add_done_callback(_grace_tasks.discard)
+    pending[0].append((user_id, connection_id))
+    await asyncio.shield(pending[1])
+
+
+async def _flush_closings(key: tuple[asyncio.AbstractEventLoop, str]) -> None:
+    try:
+        await asyncio.sleep(CLOSING_WINDOW_SECONDS)
+    finally:
+        entries, done = _closings.pop(key)
+        try:
+            await db(realtime.presence_remove_many)(key[1], entries)
+        except Exception:
+            logger.exception("forgetting %d closed sockets of room %s failed", len(entries), key[1])
+        finally:
+            done.set_result(None)
 
 
 def _explain_conflict(room_id: str, user: Any) -> None:
@@ -270,7 +308,7 @@ class RoomConsumer(JsonConsumer):
         if not getattr(self, "_joined", False):
             return
         self._joined = False
-        await db(realtime.presence_remove)(self.room_id, self.user_id, self.connection_id)
+        await _forget_presence(self.room_id, self.user_id, self.connection_id)
         signalling = _audio_signalling()
         if signalling is not None and hasattr(signalling, "connection_closed"):
             try:

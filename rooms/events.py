@@ -33,6 +33,20 @@ def publish(room_id: Any, event: dict[str, Any]) -> None:
     run_on_commit(realtime.publish_room_event, str(room_id), event)
 
 
+def publish_many(room_id: Any, events: list[dict[str, Any]]) -> None:
+    """``publish`` for several events at once (a batch of joins): in order, and the audience
+    changes among them reach the delivery layer together."""
+    run_on_commit(_publish_all, str(room_id), list(events))
+
+
+def _publish_all(room_id: str, events: list[dict[str, Any]]) -> None:
+    from rooms import realtime
+
+    with realtime.batched():
+        for event in events:
+            realtime.publish_room_event(room_id, event)
+
+
 def user_payload(user: Any) -> dict[str, Any]:
     avatar = getattr(user, "avatar", None)
     return {

@@ -35,6 +35,7 @@ at a thousand listeners. So:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import heapq
 import itertools
@@ -45,7 +46,7 @@ import threading
 import time
 import weakref
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -282,9 +283,9 @@ class LocalBackend:
             return self.seq.get(room_id, 0)
 
     # audience batching
-    def audience_push(self, room_id: str, op: str, user_id: int, entry: str, counts: str) -> bool:
+    def audience_push(self, room_id: str, items: list[tuple[str, int, str]], counts: str) -> bool:
         with self.lock:
-            self.audience[room_id].append((op, user_id, entry))
+            self.audience[room_id].extend(items)
             self.audience_counts[room_id] = counts
         return True
 
@@ -349,8 +350,12 @@ class LocalBackend:
             self.conns[(room_id, user_id)][conn_id] = time.time()
 
     def presence_remove(self, room_id: str, user_id: int, conn_id: str) -> None:
+        self.presence_remove_many(room_id, [(user_id, conn_id)])
+
+    def presence_remove_many(self, room_id: str, entries: Iterable[tuple[int, str]]) -> None:
         with self.lock:
-            self.conns.get((room_id, user_id), {}).pop(conn_id, None)
+            for user_id, conn_id in entries:
+                self.conns.get((room_id, user_id), {}).pop(conn_id, None)
 
     def presence_refresh(self, room_id: str, entries: Iterable[tuple[int, str]]) -> None:
         now = time.time()
@@ -405,10 +410,12 @@ class RedisBackend:
     def current_seq(self, room_id: str) -> int:
         return int(self.client.get(self.key("seq", room_id)) or 0)
 
-    def audience_push(self, room_id: str, op: str, user_id: int, entry: str, counts: str) -> bool:
+    def audience_push(self, room_id: str, items: list[tuple[str, int, str]], counts: str) -> bool:
         window_ms = max(1, round(audience_window() * 1000))
         pipe = self.client.pipeline(transaction=True)
-        pipe.rpush(self.key("audience", room_id), f"{op}:{user_id}:{entry}")
+        pipe.rpush(
+            self.key("audience", room_id), *(f"{op}:{uid}:{entry}" for op, uid, entry in items)
+        )
         pipe.expire(self.key("audience", room_id), 3600)
         pipe.set(self.key("audience-counts", room_id), counts, ex=3600)
         # The lease outlives the window: if its holder dies, the next change opens a new one.
@@ -448,6 +455,12 @@ class RedisBackend:
 
     def presence_remove(self, room_id: str, user_id: int, conn_id: str) -> None:
         self.client.zrem(self.key("conns", room_id, user_id), conn_id)
+
+    def presence_remove_many(self, room_id: str, entries: Iterable[tuple[int, str]]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for user_id, conn_id in entries:
+            pipe.zrem(self.key("conns", room_id, user_id), conn_id)
+        pipe.execute()
 
     def presence_refresh(self, room_id: str, entries: Iterable[tuple[int, str]]) -> None:
         now = time.time()
@@ -521,14 +534,19 @@ def publish_room_event(room_id: Any, event: dict[str, Any]) -> None:
     room_id = str(room_id)
     store = backend()
     change = _audience_change(event)
+    pending = getattr(_batch, "audience", None)
     if change is not None:
-        op, user_id, entry = change
         counts = dumps(event.get("counts")) if event.get("counts") is not None else "null"
-        if store.audience_push(room_id, op, user_id, entry, counts):
-            _scheduler.schedule(
-                f"audience:{room_id}", audience_window(), lambda: store.audience_flush(room_id)
-            )
+        if pending is not None:
+            items, _ = pending.get(room_id, ([], counts))
+            items.append(change)
+            pending[room_id] = (items, counts)
+            return
+        _push_audience(store, room_id, [change], counts)
         return
+    if pending and room_id in pending:
+        # In order: the batch's audience changes are queued before this event drains them.
+        _push_audience(store, room_id, *pending.pop(room_id))
     event = dict(event)
     event.setdefault("audience", "room")
     change_name = event.get("change")
@@ -539,6 +557,35 @@ def publish_room_event(room_id: Any, event: dict[str, Any]) -> None:
         event["hands"] = _hands_count(room_id)
     # Talking indicators are about people already on stage: they need not flush the audience.
     store.publish(room_id, dumps(event), drain=change_name != "talking")
+
+
+def _push_audience(
+    store: LocalBackend | RedisBackend, room_id: str, items: list[tuple[str, int, str]], counts: str
+) -> None:
+    if store.audience_push(room_id, items, counts):
+        _scheduler.schedule(
+            f"audience:{room_id}", audience_window(), lambda: store.audience_flush(room_id)
+        )
+
+
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def batched() -> Iterator[None]:
+    """Within it, this thread's audience arrivals and departures are queued together: one
+    round trip per room at the end (a batch of joins), not one per member."""
+    if getattr(_batch, "audience", None) is not None:
+        yield
+        return
+    _batch.audience = {}
+    try:
+        yield
+    finally:
+        pending, _batch.audience = _batch.audience, None
+        store = backend()
+        for room_id, (items, counts) in pending.items():
+            _push_audience(store, room_id, items, counts)
 
 
 async def reaction_add(
@@ -617,6 +664,12 @@ def presence_add_many(room_id: Any, entries: list[tuple[int, str]]) -> None:
 
 def presence_remove(room_id: Any, user_id: int, conn_id: str) -> None:
     backend().presence_remove(str(room_id), user_id, conn_id)
+
+
+def presence_remove_many(room_id: Any, entries: list[tuple[int, str]]) -> None:
+    """Forget several closed sockets (user id, connection id) at once: one Redis round trip."""
+    if entries:
+        backend().presence_remove_many(str(room_id), entries)
 
 
 def presence_count(room_id: Any, user_id: int) -> int:

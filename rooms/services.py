@@ -699,8 +699,7 @@ def _join_many(room: Room, users: Sequence[User]) -> dict[int, Participant | App
             speakers_count=F("speakers_count") + speakers,
             listeners_count=F("listeners_count") + (len(admitted) - speakers),
         )
-        for participant in admitted:
-            events.publish(room.pk, events.participant_joined(room, participant))
+        events.publish_many(room.pk, [events.participant_joined(room, p) for p in admitted])
     return outcomes
 
 
