@@ -109,3 +109,17 @@ def test_cards_without_a_blocked_member_on_stage_carry_an_empty_list(member, use
 
     assert [c.section for c in cards] == ["following", "upcoming"]
     assert all(c.blocked_on_stage == [] for c in cards)
+
+
+def test_a_blocked_speaker_far_down_a_full_stage_is_still_named(member, users):
+    """Only the first seats are ranked for the previews; a blocked seat comes whatever its rank."""
+    follow(member, users["s0"])
+    speakers = [users[f"s{i}"] for i in range(10)] + [users["rude"]]
+    room = live_room(users["host"], speakers=speakers, audience=2)
+    moderation.block_create(blocker=member, blocked=users["rude"])
+
+    card = _card(member, room)
+
+    assert [p.username for p in card.blocked_on_stage] == ["rude"]
+    assert [p.username for p in card.speakers] == ["s0", "host", "s1"]
+    assert [p.username for p in card.followed_in_room] == ["s0"]
