@@ -193,15 +193,23 @@ def profile_update(
         user.bio = bio
         fields.append("bio")
     old_avatar = user.avatar.name if user.avatar else ""
+    new_avatar = ""
     if avatar is not _UNSET:
         if avatar is None:
             user.avatar = ""
         else:
             processed = avatar_process(upload=avatar)  # type: ignore[arg-type]
             user.avatar.save(processed.name, processed, save=False)
+            new_avatar = user.avatar.name
         fields.append("avatar")
     if fields:
-        user.save(update_fields=fields)
+        try:
+            user.save(update_fields=fields)
+        except Exception:
+            # The file is written before the row; a row that is not written leaves no file.
+            if new_avatar:
+                user.avatar.storage.delete(new_avatar)
+            raise
     if "avatar" in fields and old_avatar and old_avatar != (user.avatar.name or ""):
         storage = user.avatar.storage
         run_on_commit(storage.delete, old_avatar)

@@ -217,3 +217,23 @@ def test_profile_edit_page_saves_and_reports_bad_avatar(client, alice):
 
 def test_profile_edit_page_requires_sign_in(client, db):
     assert client.get("/settings/profile/").status_code == 302
+
+
+def test_a_failed_save_leaves_no_avatar_file_behind(alice, settings, monkeypatch):
+    """Fault injected: the row write fails after the file was written; the file goes too."""
+    from pathlib import Path
+
+    from django.db import DatabaseError
+
+    from accounts import services
+    from accounts.models import User
+
+    def failing_save(self, *args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(User, "save", failing_save)
+    upload = SimpleUploadedFile("me.png", image_bytes(), "image/png")
+    with pytest.raises(DatabaseError):
+        services.profile_update(user=alice, by=alice, avatar=upload)
+    stored = [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+    assert stored == []
