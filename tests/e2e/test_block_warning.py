@@ -18,7 +18,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.browser
 
 
-def test_a_blocked_member_on_stage_is_a_warning_not_a_wall(open_browser):
+def test_a_blocked_member_on_stage_is_a_warning_not_a_wall(open_browser, artifacts):
     ann = UserFactory(username="ann", display_name="Ann Host")
     dan = UserFactory(username="dan", display_name="Dan Cohost")
     cleo = UserFactory(username="cleo", display_name="Cleo Listener")
@@ -48,9 +48,11 @@ def test_a_blocked_member_on_stage_is_a_warning_not_a_wall(open_browser):
     dan_on_stage = person(c.page, "stage", "Dan Cohost")
     expect(dan_on_stage).to_have_attribute("aria-label", re.compile("you blocked them"))
     expect(dan_on_stage.locator("[data-blocked]")).to_have_text("Blocked")
+    c.page.screenshot(path=str(artifacts / "room-block-warning.png"), full_page=True)
     # Her hallway (another tab) shows the room with the same warning on its card.
     hallway = c.context.new_page()
     hallway.goto("/")
+    hallway.screenshot(path=str(artifacts / "hallway-block-warning.png"), full_page=True)
     card = hallway.locator("[data-room-card]", has_text="Night shift")
     expect(card.locator("[data-blocked-warning]")).to_have_text(
         "Someone you blocked is speaking: Dan Cohost"
