@@ -2,7 +2,8 @@
 
 Seeds a dedicated database with 10,000 members, 500,000 follows (power law: a few members are
 followed by thousands), 1,000 live rooms with their participants (1 host, 1-12 speakers,
-0-2,000 listeners each), 500 scheduled rooms, some blocks, invitations to closed rooms and bans;
+0-2,000 listeners each), 500 scheduled rooms, 5,000 blocks (20 made by each measured member, so
+their cards carry block warnings), invitations to closed rooms and bans;
 then measures ``rooms.hallway.hallway_for`` (queries and assembled cards) and the whole
 ``GET /api/hallway/`` request (Django test client: middleware, session, view, JSON) for members
 following 10, 500 and 5,000 people.
@@ -44,8 +45,10 @@ SCHEDULED_ROOMS = 500
 MAX_SPEAKERS = 12
 MAX_LISTENERS = 2_000
 BLOCKS = 5_000
+BENCH_BLOCKS = 20  # blocks made by each benchmark member (of the BLOCKS): the card warning's cost
 BANS = 50
 TIERS = (10, 500, 5_000)
+BENCH_PREFIX = "bench"  # usernames of the measured members: bench<tier>_<n>
 MEMBERS_PER_TIER = 5
 POPULARITY_EXPONENT = 0.7  # Zipf-like: the top member gets ~2% of all follow picks
 SEED = 20261121
@@ -157,7 +160,9 @@ def seed() -> dict:
     for t, tier in enumerate(TIERS):
         members = special[t * MEMBERS_PER_TIER : (t + 1) * MEMBERS_PER_TIER]
         bench[tier] = [int(ids[m]) for m in members]
-        for m in members:
+        for k, m in enumerate(members):
+            # Named, so that they are the ones measured (others may follow as many by chance).
+            User.objects.filter(pk=int(ids[m])).update(username=f"{BENCH_PREFIX}{tier}_{k}")
             w = weights.copy()
             w[m] = 0
             w /= w.sum()
@@ -276,6 +281,19 @@ def seed() -> dict:
 
         bench_ids = {pk for tier in bench.values() for pk in tier}
         blocks: set[tuple[int, int]] = set()
+        # Each benchmark member blocked a few people they do not follow (a block cuts follows),
+        # drawn by popularity like everything else: some host (their rooms leave the hallway),
+        # some speak (the cards warn about them).
+        followed: dict[int, set[int]] = {int(m): set() for m in special}
+        for a, b in pairs:
+            if a in followed:
+                followed[a].add(b)
+        for m, theirs in followed.items():
+            w = weights.copy()
+            w[[m, *theirs]] = 0
+            w /= w.sum()
+            for b in rng.choice(MEMBERS, size=BENCH_BLOCKS, replace=False, p=w).tolist():
+                blocks.add((int(ids[m]), int(ids[b])))
         while len(blocks) < BLOCKS:
             a, b = (int(x) for x in ids[rng.integers(0, MEMBERS, size=2)])
             if a != b and a not in bench_ids:
@@ -324,7 +342,8 @@ def bench_members() -> dict[int, list]:
 
     User = get_user_model()
     counted = (
-        User.objects.annotate(n=Count("following_set"))
+        User.objects.filter(username__startswith=BENCH_PREFIX)
+        .annotate(n=Count("following_set"))
         .filter(n__in=TIERS)
         .order_by("pk")
         .values_list("pk", "n")
@@ -381,6 +400,8 @@ def measure(iterations: int) -> list[dict]:
             counts: dict[str, int] = {}
             for card in page.cards:
                 counts[card.section] = counts.get(card.section, 0) + 1
+                if card.blocked_on_stage:
+                    counts["warned"] = counts.get("warned", 0) + 1
             sections = counts
             client = Client(HTTP_HOST="localhost")
             client.force_login(member)
@@ -459,6 +480,10 @@ def main() -> None:
         get_user_model().objects.count() == MEMBERS
         and Room.objects.filter(state="live").count() == LIVE_ROOMS
         and Block.objects.count() == BLOCKS  # the last table seeded
+        # Seeds from before the measured members were named and made blocks of their own are
+        # seeded again.
+        and Block.objects.filter(blocker__username__startswith=BENCH_PREFIX).count()
+        == len(TIERS) * MEMBERS_PER_TIER * BENCH_BLOCKS
     )
     if args.reseed or not complete:
         info = seed()
@@ -494,6 +519,11 @@ def main() -> None:
             f"| {r['api_cpu_p50']:.1f} ms | {r['api_cpu_p95']:.1f} ms |"
         )
     print(f"({results[0]['samples']} samples per tier: {results[0]['members']} members)")
+    from django.conf import settings
+    from django.core.cache import caches
+
+    cache = type(caches[settings.SESSION_CACHE_ALIAS]).__name__
+    print(f"sessions: {settings.SESSION_ENGINE}, cache {cache}")
     before, after = (" ".join(f"{x:.2f}" for x in load) for load in (load_before, load_after))
     print(f"load average (1/5/15 min) before: {before}, after: {after}")
 
