@@ -73,8 +73,15 @@ def reaction_window() -> float:
     return float(getattr(settings, "ROOM_REACTION_WINDOW_SECONDS", 0.2))
 
 
-def audience_window() -> float:
-    return float(getattr(settings, "ROOM_AUDIENCE_WINDOW_SECONDS", 0.25))
+def audience_window(listeners: int | None = None) -> float:
+    """How long a room's audience changes are gathered into one ``audience.updated``: longer in
+    a large audience, where every update is one frame to every member (at 5,000 listeners and
+    4 updates a second that was 20,000 writes a second for counters moving by a few)."""
+    window = float(getattr(settings, "ROOM_AUDIENCE_WINDOW_SECONDS", 0.25))
+    large = int(getattr(settings, "ROOM_AUDIENCE_LARGE_ROOM", 1000))
+    if listeners is not None and listeners >= large:
+        window = max(window, float(getattr(settings, "ROOM_AUDIENCE_LARGE_WINDOW_SECONDS", 1.0)))
+    return window
 
 
 def reaction_rate_per_second() -> int:
@@ -283,7 +290,9 @@ class LocalBackend:
             return self.seq.get(room_id, 0)
 
     # audience batching
-    def audience_push(self, room_id: str, items: list[tuple[str, int, str]], counts: str) -> bool:
+    def audience_push(
+        self, room_id: str, items: list[tuple[str, int, str]], counts: str, window: float
+    ) -> bool:
         with self.lock:
             self.audience[room_id].extend(items)
             self.audience_counts[room_id] = counts
@@ -410,8 +419,10 @@ class RedisBackend:
     def current_seq(self, room_id: str) -> int:
         return int(self.client.get(self.key("seq", room_id)) or 0)
 
-    def audience_push(self, room_id: str, items: list[tuple[str, int, str]], counts: str) -> bool:
-        window_ms = max(1, round(audience_window() * 1000))
+    def audience_push(
+        self, room_id: str, items: list[tuple[str, int, str]], counts: str, window: float
+    ) -> bool:
+        window_ms = max(1, round(window * 1000))
         pipe = self.client.pipeline(transaction=True)
         pipe.rpush(
             self.key("audience", room_id), *(f"{op}:{uid}:{entry}" for op, uid, entry in items)
@@ -537,12 +548,13 @@ def publish_room_event(room_id: Any, event: dict[str, Any]) -> None:
     pending = getattr(_batch, "audience", None)
     if change is not None:
         counts = dumps(event.get("counts")) if event.get("counts") is not None else "null"
+        listeners = (event.get("counts") or {}).get("listeners")
         if pending is not None:
-            items, _ = pending.get(room_id, ([], counts))
+            items, _, _ = pending.get(room_id, ([], counts, listeners))
             items.append(change)
-            pending[room_id] = (items, counts)
+            pending[room_id] = (items, counts, listeners)
             return
-        _push_audience(store, room_id, [change], counts)
+        _push_audience(store, room_id, [change], counts, listeners)
         return
     if pending and room_id in pending:
         # In order: the batch's audience changes are queued before this event drains them.
@@ -560,12 +572,15 @@ def publish_room_event(room_id: Any, event: dict[str, Any]) -> None:
 
 
 def _push_audience(
-    store: LocalBackend | RedisBackend, room_id: str, items: list[tuple[str, int, str]], counts: str
+    store: LocalBackend | RedisBackend,
+    room_id: str,
+    items: list[tuple[str, int, str]],
+    counts: str,
+    listeners: int | None,
 ) -> None:
-    if store.audience_push(room_id, items, counts):
-        _scheduler.schedule(
-            f"audience:{room_id}", audience_window(), lambda: store.audience_flush(room_id)
-        )
+    window = audience_window(listeners)
+    if store.audience_push(room_id, items, counts, window):
+        _scheduler.schedule(f"audience:{room_id}", window, lambda: store.audience_flush(room_id))
 
 
 _batch = threading.local()
@@ -584,8 +599,8 @@ def batched() -> Iterator[None]:
     finally:
         pending, _batch.audience = _batch.audience, None
         store = backend()
-        for room_id, (items, counts) in pending.items():
-            _push_audience(store, room_id, items, counts)
+        for room_id, (items, counts, listeners) in pending.items():
+            _push_audience(store, room_id, items, counts, listeners)
 
 
 async def reaction_add(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from audiosocial.asgi import application
@@ -15,6 +16,20 @@ from rooms import services
 from tests.factories import UserFactory
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_threads_closed(django_db_setup):
+    """The room admissions and the handshakes run on thread pools of their own, whose threads
+    keep their database connections (as in a server); they end before the test database is
+    dropped, which PostgreSQL refuses while anyone is connected."""
+    yield
+    from audiosocial import wsauth
+    from rooms import consumers
+
+    for pool in (consumers._admission_threads, wsauth._auth_threads):
+        pool.submit(connections.close_all).result()
+        pool.shutdown(wait=True)
 
 
 @pytest.fixture(autouse=True)

@@ -128,3 +128,37 @@ async def test_grace_period_spans_processes(two_processes, settings):
     )()
     assert len(rows) == 1 and rows[0].left_at is None
     await second.close()
+
+
+async def test_arrivals_at_once_on_two_processes_are_each_seated_once(two_processes):
+    """A join storm split over two processes: each admits its arrivals in batches under the
+    room's lock; every member is seated once, counters stay exact, and the audience updates
+    both processes publish add up to everyone."""
+    (app_a, _), (app_b, _) = two_processes
+    host_user = await make_user()
+    room = await make_room(host_user)
+    host = await open_socket(host_user, room.pk, app=app_a)
+    users = [await make_user() for _ in range(12)]
+    sockets = await asyncio.gather(
+        *(open_socket(u, room.pk, app=app_a if i % 2 else app_b) for i, u in enumerate(users))
+    )
+    for socket, user in zip(sockets, users, strict=True):
+        me = socket.received[0]["me"]
+        assert (me["user_id"], me["role"], me["participating"]) == (user.pk, "listener", True)
+    from rooms.models import Participant, Room
+
+    fresh = await database_sync_to_async(Room.objects.get)(pk=room.pk)
+    rows = await database_sync_to_async(
+        lambda: sorted(
+            Participant.objects.filter(room=room, role="listener").values_list("user_id", flat=True)
+        )
+    )()
+    assert rows == sorted(u.pk for u in users)
+    assert (fresh.speakers_count, fresh.listeners_count) == (1, 12)
+    joined = 0
+    while joined < 12:
+        update = await host.until("audience.updated")
+        joined += update["joined_count"]
+    assert joined == 12 and update["counts"] == {"speakers": 1, "listeners": 12}
+    for socket in [host, *sockets]:
+        await socket.close()
