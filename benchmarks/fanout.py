@@ -353,13 +353,31 @@ def make_members(n: int) -> tuple[Any, list[Any], list[str], str]:
     return host, members, cookies[1:], cookies[0]
 
 
-def fresh_room(host) -> Any:
+def end_rooms(host) -> None:
     from rooms import services
     from rooms.models import Room
 
     for room in Room.objects.filter(host=host, state=Room.State.LIVE):
         services.room_end(room=room, by=None, reason="admin")
+
+
+def fresh_room(host) -> Any:
+    from rooms import services
+
+    end_rooms(host)
     return services.room_create(host=host, title=f"fan-out {time.time():.0f}")
+
+
+def settle(procs, *, idle_cores: float = 0.05, timeout: float = 60) -> float:
+    """Wait until the servers are idle (under ``idle_cores`` over a second); returns how long."""
+    started = time.time()
+    pids = [p.pid for p in procs]
+    while time.time() - started < timeout:
+        before = _cpu_seconds(pids)
+        time.sleep(1)
+        if _cpu_seconds(pids) - before < idle_cores:
+            break
+    return time.time() - started
 
 
 def start_clients(urls, cookies, procs: int, join_rate: float, pending: int = 0):
@@ -573,7 +591,7 @@ def run_daphne(args, env, n: int, daphnes: int, host, cookies, host_cookie) -> d
         urls = [f"ws://127.0.0.1:{port}/ws/rooms/{room.pk}/" for port in ports]
         phases = set(args.phases.split(","))
         if "seat" in phases:
-            measure_seated_room(args, result, urls, n, cookies, host_cookie, procs)
+            measure_seated_room(args, result, urls, n, host, cookies, host_cookie, procs)
         if "storm" in phases:
             measure_storm(args, result, ports, n, host, cookies, procs)
         return result
@@ -587,14 +605,24 @@ def run_daphne(args, env, n: int, daphnes: int, host, cookies, host_cookie) -> d
                 proc.kill()
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes so far (seconds)."""
-    total = 0
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each of these processes so far (seconds)."""
+    found = {}
     for pid in pids:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    return sum(_cpu_by_pid(pids).values())
+
+
+def _cpu_since(before: dict[int, float], pids: list[int]) -> float:
+    """CPU spent since ``before`` by the processes alive now (one that started meanwhile counts
+    whole; one that exited meanwhile is not counted: PostgreSQL backends come and go)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in _cpu_by_pid(pids).items())
 
 
 def _machine_busy_seconds() -> float:
@@ -604,12 +632,12 @@ def _machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _postgres_pids() -> list[int]:
+def _pids_named(prefix: str) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().startswith("postgres"):
+                if (entry / "comm").read_text().startswith(prefix):
                     pids.append(int(entry.name))
     return pids
 
@@ -619,34 +647,44 @@ class CpuMeter:
     includes the clients and anything else running), so a figure can be read per join whatever
     else loads the machine."""
 
-    def __init__(self, procs) -> None:
+    def __init__(self, procs, clients=()) -> None:
         self.daphnes = [p.pid for p in procs]
-        self.start = (_cpu_seconds(self.daphnes), _cpu_seconds(_postgres_pids()))
+        self.clients = [p.pid for p, _, _ in clients]
+        self.start = (
+            _cpu_by_pid(self.daphnes),
+            _cpu_by_pid(_pids_named("postgres")),
+            _cpu_by_pid(self.clients),
+            _cpu_by_pid(_pids_named("redis-server")),
+        )
         self.busy = _machine_busy_seconds()
         self.t0 = time.time()
         self.load = Path("/proc/loadavg").read_text().split()[0]
 
     def report(self, per: int) -> dict[str, Any]:
-        daphne = _cpu_seconds(self.daphnes) - self.start[0]
-        postgres = _cpu_seconds(_postgres_pids()) - self.start[1]
+        daphne = _cpu_since(self.start[0], self.daphnes)
+        postgres = _cpu_since(self.start[1], _pids_named("postgres"))
+        clients = _cpu_since(self.start[2], self.clients)
+        redis = _cpu_since(self.start[3], _pids_named("redis-server"))
         busy = _machine_busy_seconds() - self.busy
         wall = time.time() - self.t0
         return {
             "daphne_cpu_ms_per_join": round(daphne / per * 1000, 2),
             "postgres_cpu_ms_per_join": round(postgres / per * 1000, 2),
+            "redis_cpu_ms_per_join": round(redis / per * 1000, 2),
+            "clients_cpu_ms_per_join": round(clients / per * 1000, 2),
             "daphne_cores": round(daphne / wall, 2),
             "machine_busy_cores": round(busy / wall, 2),
             "loadavg_at_start": self.load,
         }
 
 
-def measure_seated_room(args, result, urls, n: int, cookies, host_cookie, procs) -> None:
+def measure_seated_room(args, result, urls, n: int, host, cookies, host_cookie, procs) -> None:
     handles = []
     try:
         # 1. Seat everyone (as fast as the server admits them), then measure delivery.
         t0 = time.time()
-        meter = CpuMeter(procs)
         handles = start_clients(urls, cookies[:n], args.client_procs, 10_000, pending=8)
+        meter = CpuMeter(procs, handles)
         rows = wait_seated(handles, n, t0 + args.seat_timeout)
         result["seating"] = {
             "seated": sum(1 for r in rows if r[0] is not None),
@@ -673,7 +711,12 @@ def measure_seated_room(args, result, urls, n: int, cookies, host_cookie, procs)
         }
     finally:
         if handles:
+            # The room ends first (as a host ends it: every socket is told and closed, nobody
+            # waits out a grace period), then the clients go, then the servers settle: the storm
+            # measures arrivals into a new room, not the old room's 5,000 departures as well.
+            end_rooms(host)
             stop_clients(handles)
+            result["settled_seconds"] = round(settle(procs), 1)
 
 
 def measure_storm(args, result, ports, n: int, host, cookies, procs) -> None:
@@ -683,8 +726,8 @@ def measure_storm(args, result, ports, n: int, host, cookies, procs) -> None:
         room = fresh_room(host)
         urls = [f"ws://127.0.0.1:{port}/ws/rooms/{room.pk}/" for port in ports]
         t0 = time.time()
-        meter = CpuMeter(procs)
         handles = start_clients(urls, cookies[:n], args.client_procs, args.join_rate)
+        meter = CpuMeter(procs, handles)
         rows = wait_seated(handles, n, t0 + args.storm_timeout)
         seated = [r[0] for r in rows if r[0] is not None]
         last = max(seated, default=time.time())

@@ -670,7 +670,7 @@ def _join_many(room: Room, users: Sequence[User]) -> dict[int, Participant | App
     members = list({u.pk: u for u in users}.values())
     locked = _lock_for_entry(room, [u.pk for u in members])
     _require_live(room)
-    facts = entry_facts(room_id=room.pk, users=members)
+    facts = entry_facts(room_id=room.pk, users=[u for u in members if u.is_authenticated])
     current_ids = [f.participant_id for f in facts.values() if f.participant_id is not None]
     current = (
         {

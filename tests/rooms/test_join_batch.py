@@ -183,3 +183,14 @@ def test_without_a_compiled_statement_the_orm_gives_the_same_answers(monkeypatch
     monkeypatch.setattr(entry, "_statements", {})
     through_orm = entry.entry_facts(room_id=room.pk, users=[follower, stranger, room.host])
     assert compiled == through_orm
+
+
+def test_a_signed_out_visitor_in_a_batch_finds_no_room():
+    from django.contrib.auth.models import AnonymousUser
+
+    room = live_room()
+    member = UserFactory()
+    visitor = AnonymousUser()
+    outcomes = services.participant_join_many(room=room, users=[visitor, member])
+    assert _code(outcomes[None]) == "room_not_found"
+    assert _code(outcomes[member.pk]) == "listener"
