@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -28,8 +29,15 @@ def _worker_threads_closed(django_db_setup):
     from rooms import consumers
 
     for pool in (consumers._admission_threads, wsauth._auth_threads):
-        pool.submit(connections.close_all).result()
-        pool.shutdown(wait=True)
+        # One task per thread (the barrier holds each until all run): every thread closes its own.
+        barrier = threading.Barrier(pool._max_workers)
+
+        def close_mine(barrier=barrier) -> None:
+            barrier.wait(timeout=10)
+            connections.close_all()
+
+        for future in [pool.submit(close_mine) for _ in range(pool._max_workers)]:
+            future.result()
 
 
 @pytest.fixture(autouse=True)
