@@ -4,6 +4,7 @@ One command (PostgreSQL and Redis must be running; see docs/benchmarks.md)::
 
     .venv/bin/python benchmarks/fanout.py          # N = 1000, 2000, 5000; 1 and 2 daphne
     .venv/bin/python benchmarks/fanout.py --sizes 1000 --daphnes 1 --seconds 8
+    .venv/bin/python benchmarks/fanout.py --sizes 5000 --daphnes 2 --phases storm
 
 For each N it measures, in the same run:
 
@@ -20,7 +21,12 @@ For each N it measures, in the same run:
      again, and the messages per second each member receives (all, and ``reaction`` alone);
    - **join storm**: in a fresh room, N listeners arrive at ``--join-rate`` (200) per second;
      time until every one holds its snapshot, refusals, and the messages per second members
-     receive meanwhile.
+     receive meanwhile. Before it, the seated room ends and the servers settle (idle), so that
+     the storm is not measured on top of the old room's departures.
+
+For seating and the storm it also reports CPU per seated member (``/proc``: the daphne
+processes, PostgreSQL, Redis and the client processes) and how busy the whole machine was: what
+a shared machine's wall clock cannot show. ``--phases storm`` runs the storm alone (no reference).
 
 Clients are ``websockets`` asyncio clients (compression off) spread over ``--client-procs``
 separate processes; the host runs in the orchestrating process. All processes share one clock
