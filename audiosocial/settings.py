@@ -298,6 +298,11 @@ ROOM_REACTIONS = env_list("ROOM_REACTIONS", ["👏", "😂", "❤️", "🔥", "
 ROOM_REACTION_RATE = env_int("ROOM_REACTION_RATE", 5)
 ROOM_REACTION_WINDOW_SECONDS = float(os.environ.get("ROOM_REACTION_WINDOW_SECONDS", "0.2"))
 ROOM_AUDIENCE_WINDOW_SECONDS = float(os.environ.get("ROOM_AUDIENCE_WINDOW_SECONDS", "0.25"))
+# From this many listeners on, the audience window widens: each update is one frame per member.
+ROOM_AUDIENCE_LARGE_ROOM = env_int("ROOM_AUDIENCE_LARGE_ROOM", 1000)
+ROOM_AUDIENCE_LARGE_WINDOW_SECONDS = float(
+    os.environ.get("ROOM_AUDIENCE_LARGE_WINDOW_SECONDS", "1.0")
+)
 ROOM_AUDIENCE_DELTA_MAX = env_int("ROOM_AUDIENCE_DELTA_MAX", 20)
 ROOM_HEARTBEAT_SECONDS = float(os.environ.get("ROOM_HEARTBEAT_SECONDS", "15"))
 ROOM_PRESENCE_STALE_SECONDS = float(os.environ.get("ROOM_PRESENCE_STALE_SECONDS", "45"))
