@@ -193,9 +193,9 @@ CLOSING_WINDOW_SECONDS = 0.02
 _closings: dict[tuple[asyncio.AbstractEventLoop, str], tuple[list, asyncio.Future]] = {}
 
 
-async def _forget_presence(room_id: str, user_id: int, connection_id: str) -> None:
+async def _forget_presence(room_id: str, user_id: int, connection_id: str) -> float | None:
     """Remove a closed socket from the room's presence (with the others closing now); returns
-    when it is removed."""
+    when it is removed, with the departure time recorded for it."""
     loop = asyncio.get_running_loop()
     key = (loop, room_id)
     pending = _closings.get(key)
@@ -205,7 +205,7 @@ async def _forget_presence(room_id: str, user_id: int, connection_id: str) -> No
         _grace_tasks.add(task)
         task.add_done_callback(_grace_tasks.discard)
     pending[0].append((user_id, connection_id))
-    await asyncio.shield(pending[1])
+    return await asyncio.shield(pending[1])
 
 
 async def _flush_closings(key: tuple[asyncio.AbstractEventLoop, str]) -> None:
@@ -213,12 +213,13 @@ async def _flush_closings(key: tuple[asyncio.AbstractEventLoop, str]) -> None:
         await asyncio.sleep(CLOSING_WINDOW_SECONDS)
     finally:
         entries, done = _closings.pop(key)
+        departed = None
         try:
-            await db(realtime.presence_remove_many)(key[1], entries)
+            departed = await db(realtime.presence_remove_many)(key[1], entries)
         except Exception:
             logger.exception("forgetting %d closed sockets of room %s failed", len(entries), key[1])
         finally:
-            done.set_result(None)
+            done.set_result(departed)
 
 
 def _explain_conflict(room_id: str, user: Any) -> None:
@@ -308,7 +309,7 @@ class RoomConsumer(JsonConsumer):
         if not getattr(self, "_joined", False):
             return
         self._joined = False
-        await _forget_presence(self.room_id, self.user_id, self.connection_id)
+        departed = await _forget_presence(self.room_id, self.user_id, self.connection_id)
         signalling = _audio_signalling()
         if signalling is not None and hasattr(signalling, "connection_closed"):
             try:
@@ -318,7 +319,7 @@ class RoomConsumer(JsonConsumer):
             except Exception:
                 logger.warning("audio cleanup for a closed socket failed", exc_info=True)
         if not self._left:
-            task = asyncio.create_task(_leave_after_grace(self.room_id, self.user_id))
+            task = asyncio.create_task(_leave_after_grace(self.room_id, self.user_id, departed))
             _grace_tasks.add(task)
             task.add_done_callback(_grace_tasks.discard)
 
@@ -639,17 +640,23 @@ def _peek_id(text: str | None) -> Any:
     return request_id if isinstance(request_id, (str, int)) else None
 
 
-async def _leave_after_grace(room_id: str, user_id: int) -> None:
+async def _leave_after_grace(room_id: str, user_id: int, departed: float | None = None) -> None:
     await asyncio.sleep(settings.ROOM_DISCONNECT_GRACE_SECONDS)
     try:
-        await db(leave_if_disconnected)(room_id, user_id)
+        await db(leave_if_disconnected)(room_id, user_id, departed)
     except Exception:
         logger.exception("leaving room %s after a disconnect failed", room_id)
 
 
-def leave_if_disconnected(room_id: str, user_id: int) -> bool:
-    """The grace period is over: leave unless the member has a live socket in the room."""
+def leave_if_disconnected(room_id: str, user_id: int, departed: float | None = None) -> bool:
+    """The grace period is over: leave unless the member has a live socket in the room, or a
+    socket of theirs closed after this one (``departed``, its recorded departure): the grace is
+    counted from their latest disconnect, whose own timer decides (two reloads in a row must
+    not look like leaving)."""
     if realtime.presence_count(room_id, user_id) > 0:
+        return False
+    latest = realtime.presence_departed_at(room_id, user_id) if departed is not None else None
+    if latest is not None and latest > departed:
         return False
     # Without the room lock first: after a room ends, thousands of sockets close at once and
     # nearly all of them have nothing left to leave.

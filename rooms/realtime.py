@@ -249,6 +249,9 @@ class LocalBackend:
         self.rates: dict[tuple[str, int], tuple[int, int]] = {}
         self.talking: dict[str, set[int]] = defaultdict(set)
         self.conns: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+        # When each member's latest socket in a room closed (the disconnect grace is counted
+        # from the latest one, not from the first).
+        self.departed: dict[tuple[str, int], float] = {}
 
     # sequencing and delivery
     def publish(self, room_id: str, body: str | None, *, drain: bool) -> int:
@@ -361,10 +364,17 @@ class LocalBackend:
     def presence_remove(self, room_id: str, user_id: int, conn_id: str) -> None:
         self.presence_remove_many(room_id, [(user_id, conn_id)])
 
-    def presence_remove_many(self, room_id: str, entries: Iterable[tuple[int, str]]) -> None:
+    def presence_remove_many(self, room_id: str, entries: Iterable[tuple[int, str]]) -> float:
+        now = time.time()
         with self.lock:
             for user_id, conn_id in entries:
                 self.conns.get((room_id, user_id), {}).pop(conn_id, None)
+                self.departed[(room_id, user_id)] = now
+        return now
+
+    def presence_departed_at(self, room_id: str, user_id: int) -> float | None:
+        with self.lock:
+            return self.departed.get((room_id, user_id))
 
     def presence_refresh(self, room_id: str, entries: Iterable[tuple[int, str]]) -> None:
         now = time.time()
@@ -467,11 +477,19 @@ class RedisBackend:
     def presence_remove(self, room_id: str, user_id: int, conn_id: str) -> None:
         self.client.zrem(self.key("conns", room_id, user_id), conn_id)
 
-    def presence_remove_many(self, room_id: str, entries: Iterable[tuple[int, str]]) -> None:
+    def presence_remove_many(self, room_id: str, entries: Iterable[tuple[int, str]]) -> float:
+        now = time.time()
+        ttl = int(float(getattr(settings, "ROOM_DISCONNECT_GRACE_SECONDS", 10))) + 60
         pipe = self.client.pipeline(transaction=False)
         for user_id, conn_id in entries:
             pipe.zrem(self.key("conns", room_id, user_id), conn_id)
+            pipe.set(self.key("departed", room_id, user_id), repr(now), ex=ttl)
         pipe.execute()
+        return now
+
+    def presence_departed_at(self, room_id: str, user_id: int) -> float | None:
+        value = self.client.get(self.key("departed", room_id, user_id))
+        return float(value) if value is not None else None
 
     def presence_refresh(self, room_id: str, entries: Iterable[tuple[int, str]]) -> None:
         now = time.time()
@@ -681,10 +699,17 @@ def presence_remove(room_id: Any, user_id: int, conn_id: str) -> None:
     backend().presence_remove(str(room_id), user_id, conn_id)
 
 
-def presence_remove_many(room_id: Any, entries: list[tuple[int, str]]) -> None:
-    """Forget several closed sockets (user id, connection id) at once: one Redis round trip."""
+def presence_remove_many(room_id: Any, entries: list[tuple[int, str]]) -> float | None:
+    """Forget several closed sockets (user id, connection id) at once: one Redis round trip.
+    Returns the departure time recorded for their members (``presence_departed_at``)."""
     if entries:
-        backend().presence_remove_many(str(room_id), entries)
+        return backend().presence_remove_many(str(room_id), entries)
+    return None
+
+
+def presence_departed_at(room_id: Any, user_id: int) -> float | None:
+    """When ``user_id``'s latest socket in the room closed (any process), if one did lately."""
+    return backend().presence_departed_at(str(room_id), user_id)
 
 
 def presence_count(room_id: Any, user_id: int) -> int:

@@ -44,6 +44,36 @@ async def test_reconnect_within_the_grace_period_is_not_a_leave(settings):
     await host.close()
 
 
+async def test_two_reloads_in_a_row_are_not_a_leave(settings):
+    """The grace is counted from the latest disconnect: the first socket's timer must not fire
+    into the gap of a second reload (it did: the member left with a new page loading)."""
+    settings.ROOM_DISCONNECT_GRACE_SECONDS = 1.0
+    host_user = await make_user()
+    room = await make_room(host_user)
+    host = await open_socket(host_user, room.pk)
+    member = await make_user()
+    first = await open_socket(member, room.pk)
+    await first.close()  # reload 1: the first timer fires 1 s from here
+    await asyncio.sleep(0.2)
+    second = await open_socket(member, room.pk)
+    await asyncio.sleep(0.5)
+    await second.close()  # reload 2, its page still loading when the first timer fires
+    await asyncio.sleep(0.6)
+    rows = await _participations(room, member)
+    assert len(rows) == 1 and rows[0].left_at is None, "left in the gap of the second reload"
+    third = await open_socket(member, room.pk)  # within the second grace: the same visit
+    await asyncio.sleep(0.8)
+    rows = await _participations(room, member)
+    assert len(rows) == 1 and rows[0].left_at is None
+    await third.close()
+    # Without a new page, the latest disconnect's own timer ends the visit.
+    update = await host.until("audience.updated", wait=4)
+    while member.pk not in update["left"]:
+        update = await host.until("audience.updated", wait=4)
+    assert (await _participations(room, member))[0].left_at is not None
+    await host.close()
+
+
 async def test_disconnect_leaves_after_the_grace_period(settings):
     settings.ROOM_DISCONNECT_GRACE_SECONDS = 0.3
     host_user = await make_user()
