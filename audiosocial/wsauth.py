@@ -9,9 +9,8 @@ every handshake queued there behind the others' queries. Reading who the member 
 nothing, so here it runs on the worker threads (on SQLite, which serialises access anyway, on
 the one thread as before), once per handshake, and reads only:
 
-- the session engine is ``settings.SESSION_ENGINE`` (a cached engine there serves sockets too,
-  through one cache client per process: Django's ``caches[alias]`` is per asyncio task under
-  ASGI, and each handshake opened a Redis connection of its own);
+- the session engine is ``settings.SESSION_ENGINE`` (a cached engine there serves sockets too;
+  with Redis the cache client is one per process, audiosocial/cache.py);
 - the member is verified as ``django.contrib.auth.get_user`` does (the backend is one of
   ``AUTHENTICATION_BACKENDS``, the session's hash matches the member's, or one made with a
   fallback secret), but a session that fails is not flushed and a fallback-secret session is not
@@ -22,7 +21,6 @@ the one thread as before), once per handshake, and reads only:
 
 from __future__ import annotations
 
-import functools
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from typing import Any
@@ -32,7 +30,6 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import connection
 from django.http.cookie import parse_cookie
 
@@ -62,22 +59,6 @@ def _user_for_token(token: str) -> Any:
     return result[0] if result else None
 
 
-@functools.cache
-def _session_cache() -> Any:
-    """One cache client for every handshake of the process (thread-safe: a connection pool)."""
-    from django.core.cache import caches
-
-    return caches.create_connection(settings.SESSION_CACHE_ALIAS)
-
-
-def _forget_session_cache(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("CACHES", "SESSION_CACHE_ALIAS"):
-        _session_cache.cache_clear()
-
-
-setting_changed.connect(_forget_session_cache, dispatch_uid="audiosocial.wsauth.session_cache")
-
-
 def _user_for_session(session_key: str) -> Any:
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
@@ -89,10 +70,6 @@ def _user_for_session(session_key: str) -> Any:
     from django.utils.crypto import constant_time_compare
 
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    if hasattr(session, "_cache"):
-        # Cached engines take ``caches[alias]``, which is per asyncio task under ASGI: each
-        # handshake would open its own Redis connection (a connect per socket, measured).
-        session._cache = _session_cache()
     try:
         user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
         backend_path = session[BACKEND_SESSION_KEY]

@@ -59,7 +59,7 @@ def test_urls_select_postgres_and_redis():
     assert probe["engine"] == "django.db.backends.postgresql"
     assert probe["db_name"] == "somedb"
     assert probe["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
-    assert probe["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert probe["cache"] == "audiosocial.cache.RedisCache"
     assert probe["eager"] is False
     assert probe["broker"] == "redis://127.0.0.1:6379/3"
 
