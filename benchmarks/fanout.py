@@ -19,6 +19,8 @@ For each N it measures, in the same run:
      p50/p95/max, and losses (missing toggles and ``seq`` gaps);
    - **events + reactions**: the same while 50 members send 100 reactions/s in total; latency
      again, and the messages per second each member receives (all, and ``reaction`` alone);
+   - **reactions alone**: the same 100 reactions/s with the host quiet: the messages per second
+     each member receives (the bound the issue sets: at most 10);
    - **join storm**: in a fresh room, N listeners arrive at ``--join-rate`` (200) per second;
      time until every one holds its snapshot, refusals, and the messages per second members
      receive meanwhile. Before it, the seated room ends and the servers settle (idle), so that
@@ -432,6 +434,23 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+async def host_present(url: str, cookie: str, seconds: float) -> None:
+    """The host's socket open for ``seconds``, sending nothing."""
+    from websockets.asyncio.client import connect
+
+    async with connect(
+        url,
+        additional_headers=[("Cookie", cookie)],
+        origin=ORIGIN,
+        compression=None,
+        ping_interval=None,
+    ) as ws:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                async for _ in ws:
+                    pass
+
+
 async def host_toggles(
     url: str, cookie: str, rate: float, seconds: float, reference: bool, extra: float = 0
 ):
@@ -714,6 +733,22 @@ def measure_seated_room(args, result, urls, n: int, host, cookies, host_cookie, 
         result["events_reactions"] = {
             **latency_stats(rows, sent, n),
             **rate_stats(rows, (t1, t1 + int(args.seconds))),
+        }
+        # Reactions alone (the host quiet): what 100 reactions/s across the room cost each member.
+        time.sleep(1.5)
+        collect(handles)
+        t2 = int(time.time()) + 1
+        for _, ctl, _ in handles:
+            ctl.send(("react", 100 / reactors, args.seconds + 1, "👏", reactors // len(handles)))
+        # The host stays in the room, silent (a host whose socket is gone past the grace period
+        # leaves, and the room ends with them).
+        asyncio.run(host_present(urls[0], host_cookie, args.seconds + 2))
+        for _, _, out in handles:
+            out.recv()
+        rows = collect(handles)
+        result["reactions_only"] = {
+            **rate_stats(rows, (t2, t2 + int(args.seconds))),
+            "closed": sum(1 for r in rows if r[5] is not None),
         }
     finally:
         if handles:
