@@ -24,7 +24,6 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.core.signals import setting_changed
@@ -33,6 +32,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from moderation.selectors import restricted_sanctions
+from rooms.compiled import taken_while_compiling, temporal
 from rooms.models import Participant, Room
 from rooms.selectors import can_see_room, is_removed_from, visible_rooms_q
 
@@ -87,17 +87,6 @@ class _Statement:
             return cursor.fetchall()
 
 
-def _temporal(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and len(value) >= 19:
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
 def _compile(connection: Any) -> _Statement | None:
     from django.contrib.auth import get_user_model
 
@@ -127,12 +116,8 @@ def _compile(connection: Any) -> _Statement | None:
             out.append(piece)
             if param in room_values:
                 binds.append((_ROOM, None))
-            elif (moment := _temporal(param)) is not None:
-                after = timezone.now()
-                low, high = (before, after)
-                if timezone.is_naive(moment):
-                    low, high = (timezone.make_naive(t, connection.timezone) for t in (low, high))
-                if not low <= moment <= high:
+            elif (moment := temporal(param)) is not None:
+                if not taken_while_compiling(moment, before, timezone.now(), connection):
                     return None
                 binds.append((_NOW, None))
             elif str(_STAND_IN_USER) in repr(param):

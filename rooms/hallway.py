@@ -88,6 +88,7 @@ from django.utils import timezone
 from audiosocial.errors import InvalidInput
 from follows.models import Follow
 from moderation.selectors import blocked_user_ids_q, restricted_sanctions
+from rooms.compiled import taken_while_compiling, temporal
 from rooms.models import Participant, Room
 from rooms.selectors import visible_rooms_q
 
@@ -417,17 +418,6 @@ def _clear_statements(**kwargs: Any) -> None:
 setting_changed.connect(_clear_statements, dispatch_uid="rooms.hallway.statements")
 
 
-def _temporal(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and len(value) >= 19:
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
 def _compile(connection: Any, build: Builder) -> _Statement | None:
     """Build ``build``'s queryset for a stand-in member and keep its SQL with its slots.
 
@@ -443,16 +433,14 @@ def _compile(connection: Any, build: Builder) -> _Statement | None:
     after = timezone.now()
     if str(_STAND_IN_ID) in sql:
         return None
-    naive = [timezone.make_naive(t, connection.timezone) for t in (before, after)]
     binds: list[tuple[int, Any]] = []
     for param in params:
         if isinstance(param, _Marker):
             binds.append((_SLOT, param))
         elif type(param) is int and param == _STAND_IN_ID:
             binds.append((_MEMBER, None))
-        elif (moment := _temporal(param)) is not None:
-            low, high = (before, after) if timezone.is_aware(moment) else naive
-            if not low <= moment <= high:
+        elif (moment := temporal(param)) is not None:
+            if not taken_while_compiling(moment, before, after, connection):
                 return None
             binds.append((_NOW, None))
         elif isinstance(param, date) or str(_STAND_IN_ID) in repr(param):

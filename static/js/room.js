@@ -701,6 +701,12 @@ function openPerson(userId) {
   box.querySelector("button, a")?.focus();
 }
 
+/** A form's error from the API: the fields' own messages for `invalid`, else the message. */
+function formErrorText(err) {
+  const fields = Object.values(err.details ?? {}).flat().filter((m) => typeof m === "string");
+  return err.code === "invalid" && fields.length ? fields.join(" ") : err.message;
+}
+
 async function toggleBlock(user) {
   const name = displayName(user);
   const path = `/api/users/${encodeURIComponent(user.username)}/block/`;
@@ -769,8 +775,7 @@ function openReport(user = null) {
       dialog.close();
       announce("Thank you. Our moderators will look at your report.", { assertive: true });
     } catch (err) {
-      const fields = Object.values(err.details ?? {}).flat().filter((m) => typeof m === "string");
-      error.textContent = err.code === "invalid" && fields.length ? fields.join(" ") : err.message;
+      error.textContent = formErrorText(err);
       error.hidden = false;
     }
   };
@@ -834,8 +839,7 @@ function openEdit() {
       dialog.close();
       announce("Room updated.");
     } catch (err) {
-      const fields = Object.values(err.details ?? {}).flat().filter((m) => typeof m === "string");
-      error.textContent = err.code === "invalid" && fields.length ? fields.join(" ") : err.message;
+      error.textContent = formErrorText(err);
       error.hidden = false;
     }
   };
