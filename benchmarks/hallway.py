@@ -20,7 +20,9 @@ Before measuring, ``VACUUM (ANALYZE)`` brings the planner's statistics and the v
 the figures: on a shared machine it moves them more than anything else.
 
 ``BENCH_DATABASE_URL`` overrides the database (default
-``postgres://postgres@127.0.0.1:5432/as_bench_hallway``); it is created when missing.
+``postgres://postgres@127.0.0.1:5432/as_bench_hallway``); it is created when missing. Sessions
+are cached in Redis as deployed (``REDIS_URL``, default ``redis://127.0.0.1:6379/13``; set it
+empty to measure with the in-process cache).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/as_bench_hallway"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 
 MEMBERS = 10_000
 FOLLOWS = 500_000
@@ -70,6 +73,9 @@ def ensure_database(url: str) -> None:
 
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
+    # Sessions as a deployment on PostgreSQL keeps them: cached in Redis (REDIS_URL= measures
+    # without). A database of its own, so the benchmark's sessions meet nobody's keys.
+    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "audiosocial.settings")
     import django
 
