@@ -38,3 +38,25 @@ def test_cache_objects_of_different_tasks_share_one_client(require_redis, settin
     second = caches.create_connection("default")
     assert first is not second
     assert first._cache is second._cache
+
+
+def test_cache_operations_reuse_one_redis_client(require_redis, monkeypatch):
+    """Django's client builds a ``redis.Redis`` (and its table of response callbacks) for every
+    operation; each request's session read paid for one."""
+    from django.core.cache import caches
+
+    cache = caches.create_connection("default")
+    cache.set("cache-test-key", 1)  # the client exists now
+    built = []
+    original = redis.Redis.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "__init__", counting_init)
+    for n in range(10):
+        cache.set("cache-test-key", n)
+        assert cache.get("cache-test-key") == n
+    cache.delete("cache-test-key")
+    assert built == []
