@@ -692,6 +692,48 @@ def measure(iterations: int) -> list[dict]:
     return results
 
 
+def measure_room_reads(iterations: int) -> dict[str, float]:
+    """``room_for_user`` and ``can_see_room`` (every room call, page and socket) for a member
+    following 500 people and a live public room: the visibility rule compiled once (as served)
+    against the rule built by the ORM on each call (its fallback), called in turn; CPU medians."""
+    from rooms import selectors
+    from rooms.models import Room
+
+    member = bench_members()[500][0]
+    room = Room.objects.filter(state="live", visibility="public").order_by("pk").first()
+    compiled_rules = dict(selectors._visible_rules)
+    real_compile = selectors._compile_visible_rule
+
+    def use(compiled: bool) -> None:
+        selectors._visible_rules.clear()
+        selectors._compile_visible_rule = real_compile if compiled else (lambda connection: None)
+
+    calls = {
+        "room_for_user": lambda: selectors.room_for_user(user=member, room_id=room.pk),
+        "can_see_room": lambda: selectors.can_see_room(user=member, room=room),
+    }
+    samples: dict[str, list[float]] = {}
+    cpu = CpuClock()
+    try:
+        for compiled in (True, False):
+            use(compiled)
+            for call in calls.values():
+                call()  # compile (or not) before timing
+            rules = dict(selectors._visible_rules)
+            for _ in range(iterations):
+                for name, call in calls.items():
+                    selectors._visible_rules.update(rules)
+                    c0 = cpu()
+                    call()
+                    label = f"{name} ({'compiled' if compiled else 'ORM'})"
+                    samples.setdefault(label, []).append(cpu() - c0)
+    finally:
+        selectors._compile_visible_rule = real_compile
+        selectors._visible_rules.clear()
+        selectors._visible_rules.update(compiled_rules)
+    return {label: statistics.median(values) for label, values in samples.items()}
+
+
 def explain(tier: int) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -781,6 +823,9 @@ def main() -> None:
             for clock in ("", "cpu_")
         ]
         print("| " + f"{r['tier']:,} | " + " | ".join(f"{x:.2f}x" for x in ratios) + " |")
+    reads = measure_room_reads(args.iterations * 5)
+    print("One room's visibility for a member following 500 (CPU, median):")
+    print(", ".join(f"{label} {ms:.2f} ms" for label, ms in reads.items()))
     print(f"({results[0]['samples']} samples per tier: {results[0]['members']} members)")
     from django.conf import settings
     from django.core.cache import caches

@@ -1,13 +1,19 @@
 """Shared by the statements the rooms app compiles once per process (``rooms.hallway``,
-``rooms.entry``): telling, among the parameters the ORM produced for a stand-in member, the
-current time it took while compiling (bound afresh on every call) from a fixed value."""
+``rooms.entry``, the visibility condition of ``rooms.selectors``): the ORM builds a statement
+once for a stand-in member, and each of the parameters it produced is then either the member's
+id, the current time it took while compiling (both bound afresh on every call) or a constant.
+Anything else (the stand-in's id written into the SQL, a time derived from "now") means the
+statement cannot be shared, and its caller goes through the ORM on every call instead."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.utils import timezone
+
+# What a compiled statement's parameter becomes on each call.
+CONST, MEMBER, NOW = range(3)
 
 
 def temporal(value: Any) -> datetime | None:
@@ -31,3 +37,26 @@ def taken_while_compiling(
     if timezone.is_naive(moment):
         before, after = (timezone.make_naive(t, connection.timezone) for t in (before, after))
     return before <= moment <= after
+
+
+def parameter_kind(
+    param: Any, *, stand_in_id: int, before: datetime, after: datetime, connection: Any
+) -> int | None:
+    """``MEMBER``, ``NOW`` or ``CONST`` for one parameter of a statement compiled (between
+    ``before`` and ``after``) for the member ``stand_in_id``; None when the statement cannot be
+    shared."""
+    if type(param) is int and param == stand_in_id:
+        return MEMBER
+    if (moment := temporal(param)) is not None:
+        return NOW if taken_while_compiling(moment, before, after, connection) else None
+    if isinstance(param, date) or str(stand_in_id) in repr(param):
+        return None
+    return CONST
+
+
+def bound_parameters(
+    binds: tuple[tuple[int, Any], ...], *, member_id: int, connection: Any
+) -> list[Any]:
+    """The parameters of one call: ``binds`` are (kind, constant) pairs."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    return [member_id if kind == MEMBER else now if kind == NOW else value for kind, value in binds]

@@ -32,7 +32,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from moderation.selectors import restricted_sanctions
-from rooms.compiled import taken_while_compiling, temporal
+from rooms.compiled import CONST, MEMBER, NOW, parameter_kind
 from rooms.models import Participant, Room
 from rooms.selectors import can_see_room, is_removed_from, visible_rooms_q
 
@@ -68,7 +68,8 @@ def _fact_querysets(user: Any, room_id: Any) -> list[QuerySet]:
     ]
 
 
-_MEMBER, _ROOM, _NOW, _CONST = range(4)
+# Besides the kinds of rooms.compiled: the room parameter.
+_ROOM = NOW + 1
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class _Statement:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         room = Room._meta.pk.get_db_prep_value(room_id, connection)
         ids = user_ids if connection.vendor == "postgresql" else json.dumps(user_ids)
-        params = [room if kind == _ROOM else now if kind == _NOW else v for kind, v in self.binds]
+        params = [room if kind == _ROOM else now if kind == NOW else v for kind, v in self.binds]
         params.append(ids)  # the FROM clause comes last
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
@@ -110,20 +111,24 @@ def _compile(connection: Any) -> _Statement | None:
                 continue
             param = params[index]
             index += 1
-            if type(param) is int and param == _STAND_IN_USER:
+            if param in room_values:
+                out.append(piece)
+                binds.append((_ROOM, None))
+                continue
+            kind = parameter_kind(
+                param,
+                stand_in_id=_STAND_IN_USER,
+                before=before,
+                after=timezone.now(),
+                connection=connection,
+            )
+            if kind is None:
+                return None
+            if kind == MEMBER:
                 out.append(member)
                 continue
             out.append(piece)
-            if param in room_values:
-                binds.append((_ROOM, None))
-            elif (moment := temporal(param)) is not None:
-                if not taken_while_compiling(moment, before, timezone.now(), connection):
-                    return None
-                binds.append((_NOW, None))
-            elif str(_STAND_IN_USER) in repr(param):
-                return None
-            else:
-                binds.append((_CONST, param))
+            binds.append((kind, param if kind == CONST else None))
         inner = "".join(out)
         # The current participation's id (one at most: a unique constraint); the rest exist or not.
         columns.append(f"({inner} LIMIT 1)" if position == 3 else f"EXISTS({inner})")

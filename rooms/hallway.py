@@ -55,7 +55,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -88,7 +88,7 @@ from django.utils import timezone
 from audiosocial.errors import InvalidInput
 from follows.models import Follow
 from moderation.selectors import blocked_user_ids_q, restricted_sanctions
-from rooms.compiled import taken_while_compiling, temporal
+from rooms.compiled import CONST, MEMBER, NOW, parameter_kind
 from rooms.models import Participant, Room
 from rooms.selectors import visible_rooms_q
 
@@ -368,7 +368,7 @@ class _OneOf(Expression):
         return f"{column} = ANY(({values})::{item}[])", [*params, *more]
 
 
-_CONST, _MEMBER, _NOW, _SLOT = range(4)
+_SLOT = NOW + 1
 
 
 @dataclass(frozen=True)
@@ -381,11 +381,11 @@ class _Statement:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         params = []
         for kind, payload in self.binds:
-            if kind == _CONST:
+            if kind == CONST:
                 params.append(payload)
-            elif kind == _MEMBER:
+            elif kind == MEMBER:
                 params.append(member_id)
-            elif kind == _NOW:
+            elif kind == NOW:
                 params.append(now)
             else:
                 params.append(payload.adapt(values[payload.name], connection))
@@ -437,16 +437,13 @@ def _compile(connection: Any, build: Builder) -> _Statement | None:
     for param in params:
         if isinstance(param, _Marker):
             binds.append((_SLOT, param))
-        elif type(param) is int and param == _STAND_IN_ID:
-            binds.append((_MEMBER, None))
-        elif (moment := temporal(param)) is not None:
-            if not taken_while_compiling(moment, before, after, connection):
-                return None
-            binds.append((_NOW, None))
-        elif isinstance(param, date) or str(_STAND_IN_ID) in repr(param):
+            continue
+        kind = parameter_kind(
+            param, stand_in_id=_STAND_IN_ID, before=before, after=after, connection=connection
+        )
+        if kind is None:
             return None
-        else:
-            binds.append((_CONST, param))
+        binds.append((kind, param if kind == CONST else None))
     if connection.vendor == "postgresql":
         sql, binds = _inline_constants(connection, sql, binds)
     converters: dict[int, Any] = {}
@@ -476,7 +473,7 @@ def _inline_constants(
             continue
         kind, payload = binds[position]
         position += 1
-        if kind == _CONST:
+        if kind == CONST:
             out.append(connection.ops.compose_sql("%s", [payload]).replace("%", "%%"))
         else:
             out.append(piece)

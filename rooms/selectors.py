@@ -15,15 +15,21 @@ The visibility rule (docs/rooms.md):
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.signals import setting_changed
+from django.db import connections, router
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from audiosocial.errors import NotFound
 from follows.models import Follow
 from moderation.selectors import blocked_user_ids_q, restricted_sanctions, room_ids_closed_to
+from rooms.compiled import CONST, bound_parameters, parameter_kind
 from rooms.events import counts_payload, participant_payload, room_payload, user_payload
 from rooms.models import Participant, Room, RoomInvite
 
@@ -81,9 +87,74 @@ def visible_rooms(*, user: Any) -> QuerySet[Room]:
     return Room.objects.filter(visible_rooms_q(user))
 
 
+# --- The rule compiled once, for one room at a time ---------------------------------------------
+#
+# Building ``visible_rooms_q`` (nine subqueries) and compiling it cost about 2.7 ms of Python on
+# every room API call, room page and socket connection, more than the query takes to run
+# (docs/benchmarks.md). ``room_for_user`` and ``can_see_room`` therefore take the rule's SQL,
+# compiled once per process and database for a stand-in member (``rooms.compiled``), with the
+# member's id and the current time bound on each call. It refers to the room as the table
+# itself (``"rooms_room"."host_id"``), so it is only ever used as a condition of a top-level
+# ``Room`` query built here; anything composing the rule into a larger statement uses
+# ``visible_rooms_q``. When the rule cannot be shared, the ORM builds it on each call.
+
+_STAND_IN_ID = -7_316_044_297
+
+# (alias, vendor) -> (SQL, binds), or None when it cannot be shared.
+_visible_rules: dict[tuple[str, str], tuple[str, tuple[tuple[int, Any], ...]] | None] = {}
+
+
+def _clear_visible_rules(**kwargs: Any) -> None:
+    _visible_rules.clear()
+
+
+setting_changed.connect(_clear_visible_rules, dispatch_uid="rooms.selectors.visible_rules")
+
+
+def _compile_visible_rule(connection: Any) -> tuple[str, tuple[tuple[int, Any], ...]] | None:
+    from django.contrib.auth import get_user_model
+
+    stand_in = get_user_model()(pk=_STAND_IN_ID, is_active=True)
+    before = timezone.now()
+    query = Room.objects.filter(visible_rooms_q(stand_in)).query
+    sql, params = query.get_compiler(connection=connection).compile(query.where)
+    after = timezone.now()
+    table = connection.ops.quote_name(Room._meta.db_table)
+    # The room must be the outer query's own table, never a table the rule reads itself.
+    if str(_STAND_IN_ID) in sql or re.search(rf"(FROM|JOIN)\s+{re.escape(table)}", sql):
+        return None
+    binds: list[tuple[int, Any]] = []
+    for param in params:
+        kind = parameter_kind(
+            param, stand_in_id=_STAND_IN_ID, before=before, after=after, connection=connection
+        )
+        if kind is None:
+            return None
+        binds.append((kind, param if kind == CONST else None))
+    return sql, tuple(binds)
+
+
+def _visible_condition(user: Any) -> Q | RawSQL:
+    """``visible_rooms_q(user)`` for a top-level ``Room`` query, from the compiled rule."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOTHING
+    connection = connections[router.db_for_read(Room)]
+    key = (connection.alias, connection.vendor)
+    try:
+        rule = _visible_rules[key]
+    except KeyError:
+        rule = _visible_rules[key] = _compile_visible_rule(connection)
+    if rule is None:
+        return visible_rooms_q(user)
+    sql, binds = rule
+    params = bound_parameters(binds, member_id=user.pk, connection=connection)
+    # The SQL is the ORM compiler's, for a stand-in member; every value is a bound parameter.
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+
+
 def can_see_room(*, user: Any, room: Room) -> bool:
     """One query: the same rule as ``visible_rooms_q``, for one room."""
-    return Room.objects.filter(visible_rooms_q(user), pk=room.pk).exists()
+    return Room.objects.filter(pk=room.pk).filter(_visible_condition(user)).exists()
 
 
 def parse_room_id(room_id: Any) -> uuid.UUID:
@@ -107,7 +178,9 @@ def room_for_user(*, user: Any, room_id: Any) -> Room:
     (still a 404): they already know the room exists, and the reason helps their client.
     """
     pk = parse_room_id(room_id)
-    room = Room.objects.select_related("host").filter(visible_rooms_q(user), pk=pk).first()
+    room = (
+        Room.objects.select_related("host").filter(pk=pk).filter(_visible_condition(user)).first()
+    )
     if room is not None:
         return room
     if (

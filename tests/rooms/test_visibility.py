@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from freezegun import freeze_time
 
 from audiosocial.errors import NotFound
 from follows.models import Follow
@@ -236,3 +237,81 @@ def test_the_hallway_leaves_out_a_room_a_co_moderator_blocked_you_from(
     # Still the hallway's three queries: the rule composes as a subquery.
     with django_assert_num_queries(3):
         hallway_for(user=member)
+
+
+# --- The rule compiled once (room_for_user, can_see_room) ----------------------------------------
+
+
+@pytest.fixture
+def count_rule_compiles(monkeypatch):
+    """Counts compilations of the single-room rule from here on (the process cache emptied)."""
+    monkeypatch.setattr(selectors, "_visible_rules", {})
+    compiled = []
+    real = selectors._compile_visible_rule
+
+    def counting(connection):
+        compiled.append(connection.alias)
+        return real(connection)
+
+    monkeypatch.setattr(selectors, "_compile_visible_rule", counting)
+    return compiled
+
+
+def test_members_share_the_compiled_rule_and_each_gets_their_own_answer(count_rule_compiles):
+    room = live_room(visibility="followers")
+    fan, stranger, blocked = UserFactory(), UserFactory(), UserFactory()
+    Follow.objects.create(follower=fan, followee=room.host)
+    Follow.objects.create(follower=blocked, followee=room.host)
+    Block.objects.create(blocker=room.host, blocked=blocked)
+
+    answers = {
+        name: selectors.can_see_room(user=user, room=room)
+        for name, user in [("host", room.host), ("fan", fan), ("stranger", stranger)]
+        + [("blocked", blocked)]
+    }
+
+    assert answers == {"host": True, "fan": True, "stranger": False, "blocked": False}
+    assert selectors.room_for_user(user=fan, room_id=room.pk) == room
+    assert len(count_rule_compiles) == 1
+    assert all(rule is not None for rule in selectors._visible_rules.values())
+
+
+def test_a_sanction_after_the_rule_was_compiled_applies_at_once_and_at_each_calls_time(
+    count_rule_compiles,
+):
+    room = live_room()
+    member = UserFactory()
+    assert selectors.can_see_room(user=member, room=room)  # compiled now
+    start = timezone.now()
+    Sanction.objects.create(
+        user=member,
+        kind=Sanction.Kind.SUSPENSION,
+        reason="cool down",
+        starts_at=start + timedelta(hours=1),
+        ends_at=start + timedelta(hours=2),
+    )
+
+    with freeze_time(start):
+        before = selectors.can_see_room(user=member, room=room)
+    with freeze_time(start + timedelta(minutes=90)):
+        during = selectors.can_see_room(user=member, room=room)
+    with freeze_time(start + timedelta(hours=3)):
+        after = selectors.can_see_room(user=member, room=room)
+
+    assert (before, during, after) == (True, False, True)
+    assert len(count_rule_compiles) == 1
+
+
+def test_a_rule_that_cannot_be_shared_is_built_by_the_orm_on_each_call(
+    monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(selectors, "_visible_rules", {})
+    monkeypatch.setattr(selectors, "_compile_visible_rule", lambda connection: None)
+    room = live_room(visibility="closed")
+    guest, stranger = UserFactory(), UserFactory()
+    RoomInvite.objects.create(room=room, user=guest, invited_by=room.host)
+
+    with django_assert_num_queries(1):
+        assert selectors.room_for_user(user=guest, room_id=room.pk) == room
+    assert not selectors.can_see_room(user=stranger, room=room)
+    assert set(selectors._visible_rules.values()) == {None}
