@@ -39,6 +39,13 @@ class RefuseRestrictedMixin:
             raise PermissionDenied(message)
         return user
 
+    def get_user(self, user_id: Any) -> Any:
+        # Every signed-in request's member: Django's query, compiled once (accounts.selectors).
+        from accounts.selectors import member_by_id
+
+        user = member_by_id(user_id=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
 
 class RestrictedAwareModelBackend(RefuseRestrictedMixin, ModelBackend):
     pass
