@@ -133,12 +133,7 @@ def settings_blocked(request: HttpRequest) -> HttpResponse:
     before = request.GET.get("before", "")
     if not (before.isascii() and before.isdecimal()):
         before = ""
-    # Deactivated members are left out: the block keeps nothing of theirs from you meanwhile.
-    blocks = (
-        moderation_selectors.blocks_made_by(user=request.user)
-        .filter(blocked__is_active=True)
-        .order_by("-created_at", "-pk")
-    )
+    blocks = moderation_selectors.blocks_made_by(user=request.user).order_by("-created_at", "-pk")
     rows = list(older_than(blocks, before)[: BLOCKED_PAGE_SIZE + 1])
     return render(
         request,

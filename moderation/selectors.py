@@ -137,8 +137,13 @@ def user_ids_closed_out_of(*, room: Any) -> QuerySet:
 
 
 def blocks_made_by(*, user: Any) -> QuerySet[Block]:
-    """``user``'s own blocks (the blocked member loaded), for ``GET /api/blocks/``."""
-    return Block.objects.filter(blocker_id=user.pk).select_related("blocked")
+    """``user``'s own blocks (the blocked member loaded), for ``GET /api/blocks/`` and the
+    settings page. Deactivated members are left out, as everywhere a member acts on someone by
+    name (``accounts.selectors.member_by_username``: unblocking them would be a 404); the block
+    stays, and shows again if the account comes back."""
+    return Block.objects.filter(blocker_id=user.pk, blocked__is_active=True).select_related(
+        "blocked"
+    )
 
 
 def report_queue() -> QuerySet[Report]:

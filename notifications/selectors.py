@@ -202,8 +202,10 @@ def disabled_kinds_for(*, user_id: int) -> set[str]:
 
 
 def muted_for(*, user_id: int) -> QuerySet[MutedActor]:
+    """The members ``user_id`` muted, newest first, for the API and the settings page.
+    Deactivated members are left out (unmuting them by name would be a 404); the mute stays."""
     return (
-        MutedActor.objects.filter(user_id=user_id)
+        MutedActor.objects.filter(user_id=user_id, muted__is_active=True)
         .select_related("muted")
         .order_by("-created_at", "-id")
     )

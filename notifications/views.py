@@ -147,7 +147,7 @@ def _settings_page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
     ]
     before = request.GET.get("before", "")
     # Deactivated members are left out: they cause nothing, and have no profile to link to.
-    muted = selectors.muted_for(user_id=request.user.pk).filter(muted__is_active=True)
+    muted = selectors.muted_for(user_id=request.user.pk)
     rows = list(older_than(muted, before)[: SETTINGS_PAGE_SIZE + 1])
     return render(
         request,

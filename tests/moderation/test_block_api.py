@@ -82,3 +82,31 @@ def test_blocks_list_query_count_is_constant(client, alice, django_assert_num_qu
         with django_assert_num_queries(1):
             response = client.get("/api/blocks/")
         assert len(response.json()["results"]) == min(20, Block.objects.count())
+
+
+def test_a_deactivated_member_leaves_the_block_list_everywhere_and_the_block_stays(client, alice):
+    """Unblocking them by name would be a 404 (they cannot be acted on by name), so neither the
+    API nor the settings page lists them; the block is kept for if the account comes back."""
+    from django.test import Client
+
+    UserFactory(username="bob")
+    gone = UserFactory(username="vanished_member")
+    client.post("/api/users/vanished_member/block/")
+    client.post("/api/users/bob/block/")
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    page = Client()
+    page.force_login(alice)
+
+    listed = [item["user"]["username"] for item in client.get("/api/blocks/").json()["results"]]
+    html = page.get("/settings/blocked/").content.decode()
+
+    assert listed == ["bob"]
+    assert "bob" in html and "vanished_member" not in html
+    assert client.delete("/api/users/vanished_member/block/").status_code == 404
+    assert Block.objects.filter(blocker=alice, blocked=gone).exists()
+
+    gone.is_active = True
+    gone.save(update_fields=["is_active"])
+    listed = [item["user"]["username"] for item in client.get("/api/blocks/").json()["results"]]
+    assert listed == ["bob", "vanished_member"]

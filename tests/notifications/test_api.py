@@ -270,3 +270,27 @@ def test_mark_read_with_an_id_beyond_the_id_column_is_a_400_not_a_500():
     assert response.json()["code"] == "invalid"
     assert "ids" in response.json()["details"]
     assert Notification.objects.filter(read_at__isnull=True).count() == 1
+
+
+def test_a_deactivated_member_leaves_the_muted_list_everywhere_and_the_mute_stays():
+    """Unmuting them by name would be a 404, so neither the API nor the settings page lists
+    them; the mute is kept for if the account comes back."""
+    from django.test import Client
+
+    me, kept = UserFactory(), UserFactory(username="kept_member")
+    gone = UserFactory(username="vanished_member")
+    client = api(me)
+    client.post("/api/users/vanished_member/mute-notifications/")
+    client.post("/api/users/kept_member/mute-notifications/")
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    page = Client()
+    page.force_login(me)
+
+    muted = client.get("/api/notifications/muted/").json()["results"]
+    html = page.get("/settings/notifications/").content.decode()
+
+    assert [m["user"]["username"] for m in muted] == ["kept_member"]
+    assert "kept_member" in html and "vanished_member" not in html
+    assert MutedActor.objects.filter(user=me, muted=gone).exists()
+    assert kept.is_active
