@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -15,6 +14,7 @@ from django.utils.formats import date_format
 
 from accounts.models import INVITATION_CODE_ALPHABET, INVITATION_CODE_LENGTH, Invitation, User
 from audiosocial.errors import InvalidInput, NotFound
+from audiosocial.statements import compiled_once, statement_cache
 from follows.models import Follow
 from moderation.models import Block
 from moderation.selectors import is_restricted
@@ -247,14 +247,7 @@ def profile_get(*, viewer: User, username: str) -> User:
 # the row as the ORM would (``Model.from_db`` after the field converters).
 
 _MEMBER_BY_ID_STAND_IN = -7_316_044_299
-_member_by_id_statements: dict[tuple[str, str], tuple[str, list[str], list[tuple]]] = {}
-
-
-def _clear_member_by_id(**kwargs: object) -> None:
-    _member_by_id_statements.clear()
-
-
-setting_changed.connect(_clear_member_by_id, dispatch_uid="accounts.selectors.member_by_id")
+_member_by_id_statements = statement_cache("accounts.member_by_id")
 
 
 def _member_by_id_statement(connection) -> tuple[str, list[str], list[tuple]]:
@@ -275,10 +268,7 @@ def _member_by_id_statement(connection) -> tuple[str, list[str], list[tuple]]:
 def member_by_id(*, user_id: int) -> User | None:
     """``User.objects.get(pk=user_id)`` (any account, active or not), or None: one query."""
     connection = connections[router.db_for_read(User)]
-    key = (connection.alias, connection.vendor)
-    statement = _member_by_id_statements.get(key)
-    if statement is None:
-        statement = _member_by_id_statements[key] = _member_by_id_statement(connection)
+    statement = compiled_once(_member_by_id_statements, connection, _member_by_id_statement)
     sql, names, converters = statement
     pk = User._meta.pk.get_db_prep_value(user_id, connection)
     with connection.cursor() as cursor:

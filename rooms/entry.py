@@ -26,11 +26,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from audiosocial.statements import compiled_once, statement_cache
 from moderation.selectors import restricted_sanctions
 from rooms.compiled import CONST, MEMBER, NOW, parameter_kind
 from rooms.models import Participant, Room
@@ -143,14 +143,7 @@ def _compile(connection: Any) -> _Statement | None:
 
 
 # (alias, vendor) -> the statement, or None when it cannot be templated.
-_statements: dict[tuple[str, str], _Statement | None] = {}
-
-
-def _clear_statements(**kwargs: Any) -> None:
-    _statements.clear()
-
-
-setting_changed.connect(_clear_statements, dispatch_uid="rooms.entry.statements")
+_statements = statement_cache("rooms.entry")
 
 
 def entry_facts(*, room_id: Any, users: list[Any]) -> dict[int, EntryFacts]:
@@ -160,11 +153,7 @@ def entry_facts(*, room_id: Any, users: list[Any]) -> dict[int, EntryFacts]:
     if not ids:
         return {}
     connection = connections[router.db_for_read(Participant)]
-    key = (connection.alias, connection.vendor)
-    try:
-        statement = _statements[key]
-    except KeyError:
-        statement = _statements[key] = _compile(connection)
+    statement = compiled_once(_statements, connection, _compile)
     if statement is None:
         return {u.pk: _facts_through_orm(room_id, u) for u in users}
     return {

@@ -60,7 +60,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models import (
     BooleanField,
@@ -86,6 +85,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from audiosocial.errors import InvalidInput
+from audiosocial.statements import compiled_once, statement_cache
 from follows.models import Follow
 from moderation.selectors import blocked_user_ids_q, restricted_sanctions
 from rooms.compiled import CONST, MEMBER, NOW, parameter_kind
@@ -407,15 +407,7 @@ class _Statement:
 
 
 # (alias, vendor, statement key) -> the statement, or None when it cannot be templated.
-_statements: dict[tuple[Any, ...], _Statement | None] = {}
-
-
-def _clear_statements(**kwargs: Any) -> None:
-    _statements.clear()
-
-
-# Tests that override settings get statements compiled under those settings.
-setting_changed.connect(_clear_statements, dispatch_uid="rooms.hallway.statements")
+_statements = statement_cache("rooms.hallway")
 
 
 def _compile(connection: Any, build: Builder) -> _Statement | None:
@@ -484,11 +476,7 @@ def _inline_constants(
 def _fetch(key: tuple[Any, ...], build: Builder, *, user: Any, values: dict[str, Any]) -> list:
     """The rows of ``build``'s statement for ``user`` with ``values`` in its slots."""
     connection = connections[router.db_for_read(Room)]
-    full_key = (connection.alias, connection.vendor, *key)
-    try:
-        statement = _statements[full_key]
-    except KeyError:
-        statement = _statements[full_key] = _compile(connection, build)
+    statement = compiled_once(_statements, connection, lambda c: _compile(c, build), *key)
     if statement is not None:
         return statement.run(connection, member_id=user.pk, values=values)
     return list(build(user, lambda name, adapt: _Param(name, adapt, values[name])))

@@ -20,13 +20,13 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from audiosocial.errors import NotFound
+from audiosocial.statements import compiled_once, statement_cache
 from follows.models import Follow
 from moderation.selectors import blocked_user_ids_q, restricted_sanctions, room_ids_closed_to
 from rooms.compiled import CONST, bound_parameters, parameter_kind
@@ -101,14 +101,7 @@ def visible_rooms(*, user: Any) -> QuerySet[Room]:
 _STAND_IN_ID = -7_316_044_297
 
 # (alias, vendor) -> (SQL, binds), or None when it cannot be shared.
-_visible_rules: dict[tuple[str, str], tuple[str, tuple[tuple[int, Any], ...]] | None] = {}
-
-
-def _clear_visible_rules(**kwargs: Any) -> None:
-    _visible_rules.clear()
-
-
-setting_changed.connect(_clear_visible_rules, dispatch_uid="rooms.selectors.visible_rules")
+_visible_rules = statement_cache("rooms.selectors.visible_rule")
 
 
 def _compile_visible_rule(connection: Any) -> tuple[str, tuple[tuple[int, Any], ...]] | None:
@@ -139,11 +132,7 @@ def _visible_condition(user: Any) -> Q | RawSQL:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return NOTHING
     connection = connections[router.db_for_read(Room)]
-    key = (connection.alias, connection.vendor)
-    try:
-        rule = _visible_rules[key]
-    except KeyError:
-        rule = _visible_rules[key] = _compile_visible_rule(connection)
+    rule = compiled_once(_visible_rules, connection, _compile_visible_rule)
     if rule is None:
         return visible_rooms_q(user)
     sql, binds = rule
