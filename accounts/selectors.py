@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -250,7 +251,7 @@ _MEMBER_BY_ID_STAND_IN = -7_316_044_299
 _member_by_id_statements = statement_cache("accounts.member_by_id")
 
 
-def _member_by_id_statement(connection) -> tuple[str, list[str], list[tuple]]:
+def _member_by_id_statement(connection: Any) -> tuple[str, list[str], list[tuple]]:
     query = User._default_manager.filter(pk=_MEMBER_BY_ID_STAND_IN).query
     compiler = query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
