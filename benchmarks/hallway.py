@@ -734,6 +734,25 @@ def measure_room_reads(iterations: int) -> dict[str, float]:
     return {label: statistics.median(values) for label, values in samples.items()}
 
 
+def measure_suggestions(iterations: int) -> dict[int, float]:
+    """``follows.selectors.suggestions_for`` (the people page, ``GET /api/suggestions/``)
+    for the first member of each tier: CPU median."""
+    from follows.selectors import suggestions_for
+
+    cpu = CpuClock()
+    medians = {}
+    for tier, members in bench_members().items():
+        member = members[0]
+        suggestions_for(user=member)
+        samples = []
+        for _ in range(iterations):
+            c0 = cpu()
+            suggestions_for(user=member)
+            samples.append(cpu() - c0)
+        medians[tier] = statistics.median(samples)
+    return medians
+
+
 def explain(tier: int) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -823,6 +842,11 @@ def main() -> None:
             for clock in ("", "cpu_")
         ]
         print("| " + f"{r['tier']:,} | " + " | ".join(f"{x:.2f}x" for x in ratios) + " |")
+    suggestions = measure_suggestions(max(5, args.iterations // 3))
+    print(
+        "Suggestions (CPU, median): "
+        + ", ".join(f"{k:,} followees {v:.1f} ms" for k, v in suggestions.items())
+    )
     reads = measure_room_reads(args.iterations * 5)
     print("One room's visibility for a member following 500 (CPU, median):")
     print(", ".join(f"{label} {ms:.2f} ms" for label, ms in reads.items()))

@@ -81,6 +81,30 @@ def test_nominator_and_nominees_come_first_unless_already_followed(graph):
     assert nominee.pk in {s.user.pk for s in suggestions}
 
 
+def test_invitation_links_count_the_people_you_follow_who_follow_them(graph):
+    """Counted for them alone when the friends-of-friends ranking did not reach them."""
+    me, _ = graph
+    nominee = UserFactory(username="nominee", nominated_by=me)
+    a, b = (UserFactory._meta.model.objects.get(username=name) for name in ("a", "b"))
+    follow(a, nominee)
+    follow(b, nominee)
+
+    (only,) = suggestions_for(user=me, limit=1)  # the ranking keeps x (3) alone
+
+    assert (only.user.username, only.reason, only.followed_by_count) == (
+        "nominee",
+        "you_nominated",
+        2,
+    )
+    ranked = suggestions_for(user=me)
+    assert [(s.user.username, s.followed_by_count) for s in ranked] == [
+        ("nominee", 2),
+        ("x", 3),
+        ("y", 2),
+        ("z", 1),
+    ]
+
+
 def test_limit_keeps_the_best_ranked(graph):
     me, _ = graph
 
