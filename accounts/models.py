@@ -47,6 +47,12 @@ class User(AbstractUser):
     extra_invitations = models.PositiveIntegerField(
         default=0, help_text="Invitations granted by staff on top of the default quota."
     )
+    # How many members follow this one, and how many this one follows: kept by database
+    # triggers on every insert and delete of a follow (follows/migrations/0002), whatever wrote
+    # it (services, admin, cascades, fixtures), so profiles and "most followed" orderings read
+    # a column instead of counting follows.
+    follower_count = models.IntegerField(default=0, editable=False)
+    following_count = models.IntegerField(default=0, editable=False)
 
     objects = MemberManager()
 

@@ -8,8 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -191,23 +190,15 @@ def nomination_chain(*, user: User, limit: int = 50) -> list[User]:
 # --- Profiles -------------------------------------------------------------------------------
 
 
-def _count_subquery(qs: QuerySet, group_field: str) -> Subquery:
-    return Subquery(
-        qs.order_by().values(group_field).annotate(n=Count("pk")).values("n")[:1],
-        output_field=IntegerField(),
-    )
-
-
 def profiles_for(*, viewer: User) -> QuerySet[User]:
-    """Members annotated with what a profile shows, as ``viewer`` sees them (one query each)."""
-    follower_count = _count_subquery(Follow.objects.filter(followee=OuterRef("pk")), "followee")
-    following_count = _count_subquery(Follow.objects.filter(follower=OuterRef("pk")), "follower")
+    """Members annotated with what a profile shows, as ``viewer`` sees them (one query each).
+
+    The follower and following counts are the member's own columns, kept by the database
+    (``User.follower_count``)."""
     return (
         User.objects.filter(is_active=True)
         .select_related("nominated_by")
         .annotate(
-            follower_count=Coalesce(follower_count, Value(0)),
-            following_count=Coalesce(following_count, Value(0)),
             follows_you=Exists(Follow.objects.filter(follower=OuterRef("pk"), followee=viewer)),
             followed_by_you=Exists(Follow.objects.filter(follower=viewer, followee=OuterRef("pk"))),
             # Either way, a block hides the follow button on both profiles (docs/moderation.md).
