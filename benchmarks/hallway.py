@@ -204,6 +204,9 @@ def seed() -> dict:
                 for n, (a, b) in enumerate(pairs)
             ),
         )
+        # The foreign keys are checked at commit; checked now, no trigger event is pending and
+        # the table can be altered again.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("ALTER TABLE follows_follow ENABLE TRIGGER follows_follow_counts")
         cursor.execute(
             f"UPDATE {User._meta.db_table} u SET"  # noqa: S608 - table names only
