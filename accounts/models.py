@@ -4,6 +4,7 @@ so a separate one-to-one table would only add a join to every card and roster.""
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -67,6 +68,32 @@ class User(AbstractUser):
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """An update never writes the follow counts back: the database keeps them (triggers),
+        and the values this instance loaded may be stale by now (a profile edit saving while
+        someone follows the member would otherwise undo that follow's count)."""
+        plain_update = not (
+            self._state.adding
+            or args
+            or kwargs.get("update_fields") is not None
+            or kwargs.get("force_insert")
+        )
+        if plain_update:
+            # As Django's own save does, leave out the fields this instance never loaded.
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                field.attname
+                for field in self._meta.concrete_fields
+                if not field.primary_key
+                and field.attname not in deferred
+                and field.name not in DATABASE_KEPT_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
+
+# Columns only the database writes (follows/migrations/0002's triggers).
+DATABASE_KEPT_FIELDS = frozenset({"follower_count", "following_count"})
 
 
 def new_invitation_code() -> str:

@@ -108,3 +108,30 @@ def test_two_members_following_each_other_at_once_both_count(require_postgres):
         assert results == [None, None], results
         assert counts(alice, bob) == [(0, 0), (0, 0)]
     assert connection.vendor == "postgresql"
+
+
+def test_saving_a_member_loaded_before_a_follow_keeps_the_follow_counted():
+    """A profile edit saves the whole member: the counts it loaded must not be written back."""
+    member, fan = UserFactory(), UserFactory()
+    loaded = User.objects.get(pk=member.pk)  # counts 0 / 0 in memory
+
+    FollowFactory(follower=fan, followee=member)
+    loaded.display_name = "New name"
+    loaded.save()
+
+    assert counts(member) == [(1, 0)]
+    assert User.objects.get(pk=member.pk).display_name == "New name"
+
+
+def test_saving_a_member_with_deferred_fields_writes_only_what_it_loaded(
+    django_assert_num_queries,
+):
+    member = UserFactory(bio="kept")
+    partial = User.objects.only("pk", "display_name").get(pk=member.pk)
+    partial.display_name = "Renamed"
+
+    with django_assert_num_queries(1):  # one UPDATE, no fetch of the deferred fields
+        partial.save()
+
+    fresh = User.objects.get(pk=member.pk)
+    assert (fresh.display_name, fresh.bio) == ("Renamed", "kept")
