@@ -8,7 +8,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from audiosocial.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from follows.models import Follow
@@ -98,3 +99,36 @@ def follows_cut_both_ways(*, a: User, b: User) -> int:
         Q(follower_id=a.pk, followee_id=b.pk) | Q(follower_id=b.pk, followee_id=a.pk)
     ).delete()
     return deleted
+
+
+def follow_counts_recount() -> int:
+    """Set every member's ``follower_count`` / ``following_count`` to what the follows say;
+    returns how many members were wrong.
+
+    The database keeps the counts (a trigger on every follow written or deleted); they can only
+    drift if follows were loaded with the trigger disabled or the columns updated by hand.
+    ``manage.py follow_counts_recount`` runs this.
+    """
+
+    def counted(column: str) -> Coalesce:
+        return Coalesce(
+            Subquery(
+                Follow.objects.filter(**{column: OuterRef("pk")})
+                .order_by()
+                .values(column)
+                .annotate(n=Count("*"))
+                .values("n")
+            ),
+            0,
+        )
+
+    followers, following = counted("followee_id"), counted("follower_id")
+    wrong = (
+        User.objects.annotate(real_followers=followers, real_following=following)
+        .exclude(follower_count=F("real_followers"), following_count=F("real_following"))
+        .values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        return User.objects.filter(pk__in=list(wrong)).update(
+            follower_count=followers, following_count=following
+        )

@@ -135,3 +135,24 @@ def test_saving_a_member_with_deferred_fields_writes_only_what_it_loaded(
 
     fresh = User.objects.get(pk=member.pk)
     assert (fresh.display_name, fresh.bio) == ("Renamed", "kept")
+
+
+def test_the_recount_command_repairs_counts_that_drifted():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    alice, bob, carol = UserFactory(), UserFactory(), UserFactory()
+    FollowFactory(follower=alice, followee=bob)
+    FollowFactory(follower=carol, followee=bob)
+    # As after loading follows with the trigger disabled, or an edit by hand.
+    User.objects.filter(pk__in=[alice.pk, bob.pk]).update(follower_count=7, following_count=0)
+    out = StringIO()
+
+    call_command("follow_counts_recount", stdout=out)
+
+    assert counts(alice, bob, carol) == [(0, 1), (2, 0), (0, 1)]
+    assert out.getvalue().strip() == "Counts corrected for 2 members."
+    out = StringIO()
+    call_command("follow_counts_recount", stdout=out)
+    assert out.getvalue().strip() == "Counts corrected for 0 members."
