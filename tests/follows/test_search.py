@@ -171,3 +171,30 @@ def test_an_old_suspension_does_not_hide_a_member(people):
         ends_at=timezone.now() - timedelta(days=3),
     )
     assert names(member_search(viewer=me, query="bob")) == ["bob"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("query", ["ali", "Smith"])
+def test_search_is_answered_by_the_trigram_indexes_on_postgresql(require_postgres, query):
+    """The indexes are built on the very expressions ``icontains`` writes (``UPPER(col::text)``);
+    a query the planner could not match to them would read every member."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    viewer = UserFactory()
+    UserFactory(username="alice", display_name="Alice Smith")
+
+    with CaptureQueriesContext(connection) as captured:
+        found = member_search(viewer=viewer, query=query)
+    assert [u.username for u in found] == ["alice"]
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A handful of test rows would be read whole anyway. With plain scans off, the only
+        # way left to the members is a bitmap scan on an index the query's conditions match.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("SET LOCAL enable_indexonlyscan = off")
+        cursor.execute("EXPLAIN " + captured.captured_queries[-1]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "accounts_user_username_trgm" in plan
+    assert "accounts_user_display_name_trgm" in plan
