@@ -7,6 +7,9 @@ written twice (docs/web.md).
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -16,7 +19,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_POST
 
 from audiosocial.errors import ApplicationError, InvalidInput, NotFound
@@ -56,14 +62,56 @@ def hallway(request: HttpRequest) -> HttpResponse:
     """Home: the landing page for visitors, the hallway for members.
 
     ``?partial=1`` returns only the room sections, which static/js/hallway.js fetches to keep the
-    counts and the list live without a second rendering of the cards in JavaScript.
+    counts and the list live without a second rendering of the cards in JavaScript. Every open
+    hallway asks for it every few seconds, and rendering the cards costs about as much as
+    reading them: the answer carries an ``ETag`` made from what the cards show, and a poll
+    whose cards have not changed gets ``304 Not Modified`` without rendering anything (the
+    browser's cache hands hallway.js the copy it has).
     """
     if not request.user.is_authenticated:
         return render(request, "landing.html")
     context = _hallway_context(request)
-    if request.GET.get("partial"):
-        return render(request, "rooms/_hallway_sections.html", context)
-    return render(request, "rooms/hallway.html", context)
+    if not request.GET.get("partial"):
+        return render(request, "rooms/hallway.html", context)
+    etag = _hallway_etag(request, context)
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = render(request, "rooms/_hallway_sections.html", context)
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+_PARTIAL_TEMPLATES = ("rooms/_hallway_sections.html", "rooms/_room_card.html")
+
+
+@functools.cache
+def _partial_templates_version() -> str:
+    """The partial's templates and template tags as deployed: a new version of either makes
+    new tags for unchanged cards."""
+    from rooms.templatetags import web
+
+    sources = [get_template(name).template.source for name in _PARTIAL_TEMPLATES]
+    sources.append(inspect.getsource(web))
+    return hashlib.sha256("\0".join(sources).encode()).hexdigest()
+
+
+def _hallway_etag(request: HttpRequest, context: dict[str, Any]) -> str:
+    """A tag for everything the partial shows: the cards' full records (rooms, hosts, people,
+    counts, warnings), the page's links, and the member's time zone and language (dates)."""
+    parts = (
+        _partial_templates_version(),
+        request.user.pk,
+        timezone.get_current_timezone_name(),
+        translation.get_language(),
+        context["following"],
+        context["upcoming"],
+        context["live"],
+        context["next_cursor"],
+        context["paged"],
+    )
+    digest = hashlib.sha256("\0".join(repr(part) for part in parts).encode()).hexdigest()
+    return f'"{digest[:32]}"'
 
 
 @login_required

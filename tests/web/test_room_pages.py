@@ -73,6 +73,36 @@ def test_hallway_partial_is_only_the_sections_for_live_refresh(client, member):
     assert b"<html" not in response.content
 
 
+def test_a_hallway_poll_whose_cards_did_not_change_is_not_modified(client, member):
+    room = live_room(UserFactory(), title="Quiet talk")
+    first = client.get("/?partial=1")
+    etag = first["ETag"]
+    assert first.status_code == 200 and b"Quiet talk" in first.content
+    assert first["Cache-Control"] == "private, no-cache"
+
+    again = client.get("/?partial=1", HTTP_IF_NONE_MATCH=etag)
+    assert (again.status_code, again.content, again["ETag"]) == (304, b"", etag)
+
+    # Anything a card shows changes the tag: here, one more listener.
+    services.participant_join(room=room, user=UserFactory())
+    changed = client.get("/?partial=1", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert b"1 listener" in changed.content
+
+
+def test_hallway_poll_tags_are_per_member_time_zone_and_page(client, member, settings):
+    live_room(UserFactory(), title="Shared talk")
+    mine = client.get("/?partial=1")["ETag"]
+    other = UserFactory()
+    client.force_login(other)
+    theirs = client.get("/?partial=1")
+
+    assert theirs["ETag"] != mine  # the same cards, another member: never each other's copy
+    assert client.get("/?partial=1", HTTP_IF_NONE_MATCH=mine).status_code == 200
+    settings.TIME_ZONE = "Asia/Tokyo"  # dates on cards are shown in the member's zone
+    assert client.get("/?partial=1")["ETag"] != theirs["ETag"]
+
+
 def test_start_room_now_opens_it_with_the_host_on_stage(client, member):
     response = client.post(
         "/rooms/new/", {"title": "Coffee", "topic": "", "visibility": "public", "when": "now"}
