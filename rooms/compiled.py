@@ -7,6 +7,8 @@ statement cannot be shared, and its caller goes through the ORM on every call in
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -60,3 +62,14 @@ def bound_parameters(
     """The parameters of one call: ``binds`` are (kind, constant) pairs."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     return [member_id if kind == MEMBER else now if kind == NOW else value for kind, value in binds]
+
+
+def substitute_placeholders(
+    sql: str, params: Sequence[Any], substitute: Callable[[Any], str]
+) -> str:
+    """``sql`` with each ``%s`` replaced by ``substitute(its parameter)`` (return ``"%s"`` to
+    keep it a placeholder); an escaped ``%%`` stays as it is."""
+    values = iter(params)
+    return "".join(
+        substitute(next(values)) if piece == "%s" else piece for piece in re.split(r"(%%|%s)", sql)
+    )

@@ -21,7 +21,6 @@ caller checks on the user object (``visible_rooms_q`` says ``NOTHING`` otherwise
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from django.utils import timezone
 
 from audiosocial.statements import compiled_once, statement_cache
 from moderation.selectors import restricted_sanctions
-from rooms.compiled import CONST, MEMBER, NOW, parameter_kind
+from rooms.compiled import CONST, MEMBER, NOW, parameter_kind, substitute_placeholders
 from rooms.models import Participant, Room
 from rooms.selectors import can_see_room, is_removed_from, visible_rooms_q
 
@@ -102,19 +101,13 @@ def _compile(connection: Any) -> _Statement | None:
         sql, params = queryset.query.get_compiler(connection=connection).as_sql()
         if str(_STAND_IN_USER) in sql or _STAND_IN_ROOM.hex in sql.replace("-", ""):
             return None
-        pieces = re.split(r"(%%|%s)", sql)
-        out: list[str] = []
-        index = 0
-        for piece in pieces:
-            if piece != "%s":
-                out.append(piece)
-                continue
-            param = params[index]
-            index += 1
+        shareable = True
+
+        def substitute(param: Any) -> str:
+            nonlocal shareable
             if param in room_values:
-                out.append(piece)
                 binds.append((_ROOM, None))
-                continue
+                return "%s"
             kind = parameter_kind(
                 param,
                 stand_in_id=_STAND_IN_USER,
@@ -123,13 +116,16 @@ def _compile(connection: Any) -> _Statement | None:
                 connection=connection,
             )
             if kind is None:
-                return None
+                shareable = False
+                return "%s"
             if kind == MEMBER:
-                out.append(member)
-                continue
-            out.append(piece)
+                return member
             binds.append((kind, param if kind == CONST else None))
-        inner = "".join(out)
+            return "%s"
+
+        inner = substitute_placeholders(sql, params, substitute)
+        if not shareable:
+            return None
         # The current participation's id (one at most: a unique constraint); the rest exist or not.
         columns.append(f"({inner} LIMIT 1)" if position == 3 else f"EXISTS({inner})")
     source = (

@@ -51,7 +51,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,7 +87,7 @@ from audiosocial.errors import InvalidInput
 from audiosocial.statements import compiled_once, statement_cache
 from follows.models import Follow
 from moderation.selectors import blocked_user_ids_q, restricted_sanctions
-from rooms.compiled import CONST, MEMBER, NOW, parameter_kind
+from rooms.compiled import CONST, MEMBER, NOW, parameter_kind, substitute_placeholders
 from rooms.models import Participant, Room
 from rooms.selectors import visible_rooms_q
 
@@ -455,22 +454,16 @@ def _inline_constants(
     from a request) into its SQL as literals, quoted by psycopg as it would quote them on every
     call; only the per-call values stay parameters. A page's rooms statement goes from about a
     hundred parameters to a third of that, which psycopg no longer converts on each call."""
-    pieces = re.split(r"(%%|%s)", sql)
     kept: list[tuple[int, Any]] = []
-    out: list[str] = []
-    position = 0
-    for piece in pieces:
-        if piece != "%s":
-            out.append(piece)
-            continue
-        kind, payload = binds[position]
-        position += 1
+
+    def substitute(bind: tuple[int, Any]) -> str:
+        kind, payload = bind
         if kind == CONST:
-            out.append(connection.ops.compose_sql("%s", [payload]).replace("%", "%%"))
-        else:
-            out.append(piece)
-            kept.append((kind, payload))
-    return "".join(out), kept
+            return connection.ops.compose_sql("%s", [payload]).replace("%", "%%")
+        kept.append(bind)
+        return "%s"
+
+    return substitute_placeholders(sql, binds, substitute), kept
 
 
 def _fetch(key: tuple[Any, ...], build: Builder, *, user: Any, values: dict[str, Any]) -> list:
