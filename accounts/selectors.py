@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 
 from accounts.models import INVITATION_CODE_ALPHABET, INVITATION_CODE_LENGTH, Invitation, User
 from audiosocial.errors import InvalidInput, NotFound
-from audiosocial.statements import compiled_once, statement_cache
+from audiosocial.statements import Converters, compiled_once, converted_rows, statement_cache
 from follows.models import Follow
 from moderation.models import Block
 from moderation.selectors import is_restricted
@@ -242,7 +242,7 @@ _MEMBER_BY_ID_STAND_IN = -7_316_044_299
 _member_by_id_statements = statement_cache("accounts.member_by_id")
 
 
-def _member_by_id_statement(connection: Any) -> tuple[str, list[str], list[tuple]]:
+def _member_by_id_statement(connection: Any) -> tuple[str, list[str], Converters]:
     query = User._default_manager.filter(pk=_MEMBER_BY_ID_STAND_IN).query
     compiler = query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
@@ -250,11 +250,7 @@ def _member_by_id_statement(connection: Any) -> tuple[str, list[str], list[tuple
         raise AssertionError(f"unexpected parameters for a member by id: {params!r}")
     columns = [column for column, _, _ in compiler.select]
     names = [column.target.attname for column in columns]
-    converters = [
-        (position, functions, expression)
-        for position, (functions, expression) in compiler.get_converters(columns).items()
-    ]
-    return sql, names, converters
+    return sql, names, tuple(compiler.get_converters(columns).items())
 
 
 def member_by_id(*, user_id: int) -> User | None:
@@ -268,11 +264,5 @@ def member_by_id(*, user_id: int) -> User | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    if converters:
-        row = list(row)
-        for position, functions, expression in converters:
-            value = row[position]
-            for function in functions:
-                value = function(value, expression, connection)
-            row[position] = value
+    (row,) = converted_rows([row], converters, connection)
     return User.from_db(connection.alias, names, row)

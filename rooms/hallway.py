@@ -84,7 +84,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from audiosocial.errors import InvalidInput
-from audiosocial.statements import compiled_once, statement_cache
+from audiosocial.statements import compiled_once, converted_rows, statement_cache
 from follows.models import Follow
 from moderation.selectors import blocked_user_ids_q, restricted_sanctions
 from rooms.compiled import CONST, MEMBER, NOW, parameter_kind, substitute_placeholders
@@ -391,18 +391,7 @@ class _Statement:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
-        if not self.converters:
-            return rows
-        converted = []
-        for row in rows:
-            row = list(row)
-            for position, (functions, expression) in self.converters:
-                value = row[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                row[position] = value
-            converted.append(row)
-        return converted
+        return converted_rows(rows, self.converters, connection)
 
 
 # (alias, vendor, statement key) -> the statement, or None when it cannot be templated.
